@@ -1,0 +1,220 @@
+"""The Typer application: parse, call the core, render. Commands stay a few lines each.
+
+Only typer is imported at module level: the core and Rich load inside the commands that use
+them, so `mlproj --help` and `mlproj runs list` start fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from mlproj import __version__
+
+
+def _typer(help_text: str) -> typer.Typer:
+    # Plain help (no Rich markup): Rich's help formatter costs ~0.2 s of start-up on every call.
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+
+
+app = _typer("Run MLproject projects reproducibly and record every run to a local tracking store.")
+runs_app = _typer("Query and manage recorded runs.")
+experiments_app = _typer("List and create experiments.")
+app.add_typer(runs_app, name="runs")
+app.add_typer(experiments_app, name="experiments")
+
+TrackingUri = Annotated[
+    Optional[str],  # noqa: UP045 - typer inspects annotations at runtime on Python 3.10
+    typer.Option(
+        "--tracking-uri",
+        help="Store folder or sqlite:///path.db [env: MLPROJ_TRACKING_URI; default ./mlruns]",
+        show_default=False,
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (see schemas/run.schema.json).")]
+Uri = Annotated[str, typer.Argument(help="Project folder (default: the current folder).")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlproj {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Run MLproject projects reproducibly and record every run to a local tracking store."""
+
+
+@app.command()
+def run(
+    uri: Uri = ".",
+    entry_point: Annotated[
+        str, typer.Option("-e", "--entry-point", help="Entry point name, or a .py/.sh file.")
+    ] = "main",
+    param: Annotated[
+        Optional[list[str]],  # noqa: UP045 - see TrackingUri
+        typer.Option(
+            "-P", "--param", help="Parameter NAME=VALUE (repeatable).", metavar="NAME=VALUE"
+        ),
+    ] = None,
+    version: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option("-v", "--version", help="Git branch, tag or commit (git sources)."),
+    ] = None,
+    env_manager: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option("--env-manager", help="local, virtualenv, uv, conda or docker."),
+    ] = None,
+    experiment_name: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option("--experiment-name", help="Experiment to record the run in [Default]."),
+    ] = None,
+    run_name: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option("--run-name", help="A name for the run (default: generated)."),
+    ] = None,
+    tracking_uri: TrackingUri = None,
+    strict_params: Annotated[
+        bool, typer.Option("--strict-params", help="Undeclared -P parameters are an error.")
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("-q", "--quiet", help="No mlproj messages; the entry point's output only."),
+    ] = False,
+) -> int:
+    """Run an entry point of a project and record the run; exits with the entry point's status."""
+    from mlproj.cli.commands import run_command
+
+    return run_command(
+        uri=uri,
+        entry_point=entry_point,
+        params=param or [],
+        version=version,
+        env_manager=env_manager,
+        experiment_name=experiment_name,
+        run_name=run_name,
+        tracking_uri=tracking_uri,
+        strict_params=strict_params,
+        quiet=quiet,
+    )
+
+
+@app.command()
+def validate(uri: Uri = ".") -> int:
+    """Check a project and print every problem at once."""
+    from mlproj.cli.commands import validate_command
+
+    return validate_command(uri)
+
+
+@app.command()
+def describe(uri: Uri = ".", json: Json = False) -> int:
+    """Show a project's name, environment and entry points with their parameters."""
+    from mlproj.cli.commands import describe_command
+
+    return describe_command(uri, as_json=json)
+
+
+@runs_app.command("list")
+def runs_list(
+    experiment: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option("--experiment", help="Only runs of this experiment."),
+    ] = None,
+    status: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option("--status", help="RUNNING, FINISHED, FAILED, KILLED or SCHEDULED."),
+    ] = None,
+    filter_: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option("--filter", help="e.g. \"params.alpha = '0.5' and metrics.rmse < 0.8\""),
+    ] = None,
+    sort: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option("--sort", help="KEY [ASC|DESC] or -KEY, e.g. metrics.rmse [start_time DESC]"),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most N runs; 0 for all.")] = 100,
+    json: Json = False,
+    tracking_uri: TrackingUri = None,
+) -> int:
+    """List runs, newest first."""
+    from mlproj.cli.commands import runs_list_command
+
+    return runs_list_command(
+        experiment=experiment,
+        status=status,
+        filter_expr=filter_,
+        sort=sort,
+        limit=limit,
+        as_json=json,
+        tracking_uri=tracking_uri,
+    )
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")],
+    json: Json = False,
+    tracking_uri: TrackingUri = None,
+) -> int:
+    """Show everything recorded about a run."""
+    from mlproj.cli.commands import runs_show_command
+
+    return runs_show_command(run_id, as_json=json, tracking_uri=tracking_uri)
+
+
+@runs_app.command("logs")
+def runs_logs(
+    run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")],
+    stderr: Annotated[
+        bool, typer.Option("--stderr", help="Print stderr instead of stdout.")
+    ] = False,
+    tracking_uri: TrackingUri = None,
+) -> int:
+    """Print the output a run saved."""
+    from mlproj.cli.commands import runs_logs_command
+
+    return runs_logs_command(run_id, stderr=stderr, tracking_uri=tracking_uri)
+
+
+@runs_app.command("delete")
+def runs_delete(
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
+    tracking_uri: TrackingUri = None,
+) -> int:
+    """Delete runs with their logs and artifacts."""
+    from mlproj.cli.commands import runs_delete_command
+
+    return runs_delete_command(run_ids, tracking_uri=tracking_uri)
+
+
+@experiments_app.command("list")
+def experiments_list(json: Json = False, tracking_uri: TrackingUri = None) -> int:
+    """List experiments."""
+    from mlproj.cli.commands import experiments_list_command
+
+    return experiments_list_command(as_json=json, tracking_uri=tracking_uri)
+
+
+@experiments_app.command("create")
+def experiments_create(
+    name: Annotated[str, typer.Argument(help="Name of the new experiment.")],
+    tracking_uri: TrackingUri = None,
+) -> int:
+    """Create an experiment."""
+    from mlproj.cli.commands import experiments_create_command
+
+    return experiments_create_command(name, tracking_uri=tracking_uri)

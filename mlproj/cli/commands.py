@@ -1,0 +1,169 @@
+"""Command bodies: build a request, call the core, hand the result to the renderer.
+
+Imported only when a command runs, so this module may import the core freely.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlproj.cli import render
+from mlproj.errors import ExitCode, NotFoundError, UsageError
+from mlproj.tracking.models import RunStatus
+from mlproj.tracking.store import Store
+
+
+def _store(tracking_uri: str | None) -> Store:
+    return Store.open(tracking_uri)
+
+
+def run_command(
+    *,
+    uri: str,
+    entry_point: str,
+    params: Sequence[str],
+    version: str | None,
+    env_manager: str | None,
+    experiment_name: str | None,
+    run_name: str | None,
+    tracking_uri: str | None,
+    strict_params: bool,
+    quiet: bool,
+) -> int:
+    """`mlproj run`: plan (validate everything), then execute and exit with the entry's status."""
+    from mlproj.cli.progress import RunReporter
+    from mlproj.runner import RunRequest, execute_run, plan_run
+    from mlproj.spec.params import parse_param_args
+
+    request = RunRequest(
+        caller_dir=Path.cwd(),
+        uri=uri,
+        entry_point=entry_point,
+        params=parse_param_args(params),
+        version=version,
+        env_manager=env_manager,
+        experiment_name=experiment_name,
+        run_name=run_name,
+        tracking_uri=tracking_uri,
+        strict_params=strict_params,
+    )
+    plan = plan_run(request)
+    store = _store(tracking_uri)
+    reporter = RunReporter(quiet=quiet)
+    result = execute_run(plan, store, reporter)
+    reporter.run_ended(result)
+    return result.exit_code
+
+
+def validate_command(uri: str) -> int:
+    """`mlproj validate`: every problem at once, exit 113 when there is any."""
+    from mlproj.sources import resolve_source
+    from mlproj.spec.load import check_project
+
+    source = resolve_source(uri, version=None, caller_dir=Path.cwd())
+    project, problems = check_project(source.project_dir)
+    if problems:
+        for problem in problems:
+            sys.stderr.write(f"{problem}\n")
+        noun = "problem" if len(problems) == 1 else "problems"
+        sys.stderr.write(f"mlproj: {len(problems)} {noun} in {source.project_dir}\n")
+        return int(ExitCode.PROJECT)
+    assert project is not None
+    sys.stdout.write(render.validated(project))
+    return 0
+
+
+def describe_command(uri: str, *, as_json: bool) -> int:
+    """`mlproj describe`."""
+    from mlproj.sources import resolve_source
+    from mlproj.spec.load import load_project
+
+    source = resolve_source(uri, version=None, caller_dir=Path.cwd())
+    project = load_project(source.project_dir)
+    out = render.project_json(project) if as_json else render.project_text(project)
+    sys.stdout.write(out)
+    return 0
+
+
+def _status(value: str | None) -> RunStatus | None:
+    if value is None:
+        return None
+    try:
+        return RunStatus(value.upper())
+    except ValueError:
+        names = ", ".join(s.value for s in RunStatus)
+        raise UsageError(f"--status: unknown status '{value}' (expected one of {names})") from None
+
+
+def runs_list_command(
+    *,
+    experiment: str | None,
+    status: str | None,
+    filter_expr: str | None,
+    sort: str | None,
+    limit: int,
+    as_json: bool,
+    tracking_uri: str | None,
+) -> int:
+    """`mlproj runs list`."""
+    if limit < 0:
+        raise UsageError(f"--limit: {limit} is negative (give 0 for all runs)")
+    store = _store(tracking_uri)
+    runs = store.search_runs(
+        experiment=experiment,
+        status=_status(status),
+        filter=filter_expr,
+        sort=sort,
+        limit=limit or None,
+    )
+    if as_json:
+        sys.stdout.write(render.runs_json(runs))
+    else:
+        sys.stdout.write(render.runs_table(runs))
+    return 0
+
+
+def runs_show_command(run_id: str, *, as_json: bool, tracking_uri: str | None) -> int:
+    """`mlproj runs show`."""
+    run = _store(tracking_uri).get_run(run_id)
+    sys.stdout.write(render.run_json(run) if as_json else render.run_text(run))
+    return 0
+
+
+def runs_logs_command(run_id: str, *, stderr: bool, tracking_uri: str | None) -> int:
+    """`mlproj runs logs`: the saved output, byte for byte."""
+    store = _store(tracking_uri)
+    run = store.get_run(run_id)
+    log = store.run_dir(run.run_id) / ("stderr.log" if stderr else "stdout.log")
+    if not log.is_file():
+        raise NotFoundError(f"run {run.run_id} has no saved {log.stem} ({log} is missing)")
+    with log.open("rb") as handle:
+        while chunk := handle.read(1 << 16):
+            sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
+    return 0
+
+
+def runs_delete_command(run_ids: Sequence[str], *, tracking_uri: str | None) -> int:
+    """`mlproj runs delete`."""
+    deleted = _store(tracking_uri).delete_runs(run_ids)
+    for run_id in deleted:
+        sys.stderr.write(f"mlproj: deleted run {run_id}\n")
+    return 0
+
+
+def experiments_list_command(*, as_json: bool, tracking_uri: str | None) -> int:
+    """`mlproj experiments list`."""
+    experiments = _store(tracking_uri).list_experiments()
+    out = render.experiments_json(experiments) if as_json else render.experiments_table(experiments)
+    sys.stdout.write(out)
+    return 0
+
+
+def experiments_create_command(name: str, *, tracking_uri: str | None) -> int:
+    """`mlproj experiments create`: prints the new experiment's id."""
+    experiment = _store(tracking_uri).create_experiment(name)
+    sys.stdout.write(f"{experiment.experiment_id}\n")
+    return 0

@@ -1,0 +1,78 @@
+"""Entry point of the `mlproj` command: the only place where errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from typing import NoReturn
+
+from mlproj.errors import ExitCode, MlprojError
+
+
+def _raise_terminated(_signum: int, _frame: object) -> NoReturn:
+    from mlproj.runner import Terminated
+
+    raise Terminated
+
+
+def _report(message: str, details: tuple[str, ...] = ()) -> None:
+    sys.stderr.write(f"mlproj: error: {message}\n")
+    for line in details:
+        sys.stderr.write(f"  {line}\n")
+    sys.stderr.flush()
+
+
+def _is_cli_usage_error(exc: BaseException) -> bool:
+    # Typer may vendor click or use it directly: recognise its exceptions by shape, not import.
+    return hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run the CLI and exit with the documented code."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    code = _dispatch(sys.argv[1:] if argv is None else argv)
+    sys.stdout.flush()
+    sys.exit(code)
+
+
+def _dispatch(args: list[str]) -> int:
+    from mlproj.cli.app import app
+    from mlproj.runner import Terminated
+
+    try:
+        result = app(args=args, prog_name="mlproj", standalone_mode=False)
+    except MlprojError as exc:
+        _report(exc.message, exc.details)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _report("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except Terminated:
+        _report("terminated")
+        return int(ExitCode.TERMINATED)
+    except BrokenPipeError:
+        # The reader of our output went away (`mlproj runs list | head`): not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return int(ExitCode.OK)
+    except Exception as exc:
+        return _unexpected(exc)
+    return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _unexpected(exc: Exception) -> int:
+    if _is_cli_usage_error(exc):
+        exc.show()  # type: ignore[attr-defined]  # click-style exception, checked above
+        if type(exc).__name__ == "Abort":
+            return int(ExitCode.INTERRUPTED)
+        return int(ExitCode.USAGE)
+    if type(exc).__name__ == "Abort":  # click turns Ctrl-C at a prompt into Abort
+        _report("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    if os.environ.get("MLPROJ_DEBUG"):
+        raise exc
+    _report(
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(set MLPROJ_DEBUG=1 for a traceback and report it)"
+    )
+    return int(ExitCode.INTERNAL)

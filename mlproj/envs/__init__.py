@@ -1,0 +1,54 @@
+"""Environments: what isolation a project declares, and how to build, cache and enter it.
+
+:func:`select_environment` picks the kind from ``--env-manager`` or, when it is not given, from
+what the project declares (MLflow's precedence: docker_env, python_env, conda, else local).
+"""
+
+from __future__ import annotations
+
+from mlproj.envs.base import EnvDescription, Environment, OutputSink, Prepared
+from mlproj.errors import EnvError, UsageError
+from mlproj.spec.model import EnvKind, Project
+
+#: Every manager name `--env-manager` accepts.
+MANAGERS = ("local", "virtualenv", "uv", "conda", "docker")
+
+_DEFAULT_FOR_KIND = {
+    EnvKind.DOCKER: "docker",
+    EnvKind.PYTHON_ENV: "virtualenv",
+    EnvKind.CONDA: "conda",
+    EnvKind.NONE: "local",
+}
+
+__all__ = [
+    "MANAGERS",
+    "EnvDescription",
+    "Environment",
+    "OutputSink",
+    "Prepared",
+    "default_manager",
+    "select_environment",
+]
+
+
+def default_manager(project: Project) -> str:
+    """The manager used when ``--env-manager`` is not given."""
+    return _DEFAULT_FOR_KIND[project.env.kind]
+
+
+def select_environment(project: Project, manager: str | None) -> Environment:
+    """The environment that runs ``project`` under ``manager`` (or the project's default)."""
+    chosen = manager or default_manager(project)
+    if chosen not in MANAGERS:
+        raise UsageError(
+            f"--env-manager: unknown manager '{chosen}' (expected one of {', '.join(MANAGERS)})"
+        )
+    if chosen == "local":
+        from mlproj.envs.local import LocalEnvironment
+
+        return LocalEnvironment()
+    declared = f" (the project declares {project.env.kind.value})" if manager is None else ""
+    raise EnvError(
+        f"env manager '{chosen}'{declared} is not available yet in this version of mlproj; "
+        "run with --env-manager local to use the current environment"
+    )

@@ -1,0 +1,266 @@
+"""The one module that starts child processes.
+
+Two ways in:
+
+* :func:`run_tool` runs a short helper command (git, pip freeze, ...) and captures its output.
+* :func:`supervise` runs an entry point: in its own process group, its output streamed live to
+  the terminal and saved to log files, and stopped as a whole group on Ctrl-C or SIGTERM by
+  escalating SIGINT, then SIGTERM, then SIGKILL.
+
+Every call takes an argv list and an explicit environment; nothing here uses ``shell=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+#: Seconds to wait after SIGINT, then after SIGTERM, before escalating (MLPROJ_KILL_GRACE).
+DEFAULT_GRACE = 10.0
+#: How long to wait for the output pipes to drain after the child exited (a background
+#: grandchild may hold them open; we stop waiting rather than hang the run).
+DRAIN_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """Outcome of :func:`run_tool`."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_tool(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    stdin: str | None = None,
+) -> ToolResult:
+    """Run a helper command to completion and capture its output as text.
+
+    A missing executable is reported as return code 127 (as a shell would) instead of raising, so
+    callers turn it into their own error with the next step for the user.
+    """
+    try:
+        done = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        return ToolResult(tuple(argv), 127, "", f"{argv[0]}: not found ({exc.strerror})")
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
+        return ToolResult(tuple(argv), 124, out, f"{argv[0]}: timed out after {timeout} s")
+    return ToolResult(tuple(argv), done.returncode, done.stdout, done.stderr)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessRequest:
+    """What to run under :func:`supervise`."""
+
+    argv: tuple[str, ...]
+    cwd: Path
+    env: Mapping[str, str]
+    stdout_log: Path
+    stderr_log: Path
+    #: When False, output is only saved, not echoed to the terminal.
+    echo: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessOutcome:
+    """How a supervised process ended.
+
+    ``exit_code`` follows shell conventions: the child's status, or 128+N when a signal N ended it.
+    ``interrupted_by`` is the signal mlproj itself received (SIGINT/SIGTERM), if any.
+    """
+
+    exit_code: int
+    interrupted_by: int | None
+    duration: float
+
+
+class _Interrupts:
+    """Collects SIGINT/SIGTERM sent to mlproj while a child runs and escalates on the group."""
+
+    def __init__(self, pgid: int, grace: float) -> None:
+        self.pgid = pgid
+        self.grace = grace
+        self.first: int | None = None
+        self.stage = 0  # 0: nothing sent, 1: SIGINT sent, 2: SIGTERM sent, 3: SIGKILL sent
+        self.stage_started = 0.0
+
+    def on_signal(self, signum: int, _frame: object) -> None:
+        if self.first is None:
+            self.first = signum
+        # A repeated Ctrl-C means "now": move to the next stage at once.
+        self.escalate()
+
+    def escalate(self) -> None:
+        order = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+        if self.stage >= len(order):
+            return
+        _signal_group(self.pgid, order[self.stage])
+        self.stage += 1
+        self.stage_started = time.monotonic()
+
+    def tick(self) -> None:
+        """Escalate when the current stage's grace period ran out."""
+        if self.stage and time.monotonic() - self.stage_started >= self.grace:
+            self.escalate()
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # the group is already gone
+        os.killpg(pgid, sig)
+
+
+def _pump(source: BinaryIO, sink: BinaryIO | None, log: BinaryIO) -> None:
+    """Copy a child's pipe to the log file and, live, to the terminal (chunks, not lines)."""
+    fd = source.fileno()
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        log.write(chunk)
+        log.flush()
+        if sink is not None:
+            try:
+                sink.write(chunk)
+                sink.flush()
+            except (BrokenPipeError, ValueError):
+                sink = None  # the reader of our stdout went away; keep saving the log
+    source.close()
+
+
+def kill_grace() -> float:
+    """Grace period between escalation steps, from MLPROJ_KILL_GRACE when set."""
+    raw = os.environ.get("MLPROJ_KILL_GRACE")
+    try:
+        return max(0.0, float(raw)) if raw else DEFAULT_GRACE
+    except ValueError:
+        return DEFAULT_GRACE
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_hook() -> Callable[[], None] | None:
+    """A pre-exec hook that makes the child get SIGTERM if mlproj dies without cleaning up.
+
+    SIGKILL or a crash of the runner would otherwise leave the entry point running as an orphan
+    while its run is already recorded as failed. Linux only; elsewhere the run is still reaped.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    parent = os.getpid()
+
+    def hook() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the runner died before the hook ran
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return hook
+
+
+def supervise(
+    request: ProcessRequest, *, on_start: Callable[[int], None] | None = None
+) -> ProcessOutcome:
+    """Run a child in its own process group until it ends, forwarding interrupts to the group.
+
+    Must be called from the main thread (it installs SIGINT/SIGTERM handlers for the duration).
+    Raises OSError when the program cannot be started (missing executable, not executable).
+    """
+    request.stdout_log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with request.stdout_log.open("ab") as out_log, request.stderr_log.open("ab") as err_log:
+        child = subprocess.Popen(
+            list(request.argv),
+            cwd=request.cwd,
+            env=dict(request.env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # own session and group: we, not the terminal, decide its fate
+            preexec_fn=_parent_death_hook(),  # noqa: PLW1509 - runs before any pump thread starts
+        )
+        if on_start is not None:
+            on_start(child.pid)
+        interrupts = _Interrupts(child.pid, kill_grace())
+        pumps = _start_pumps(child, request, out_log, err_log)
+        previous = _install_handlers(interrupts.on_signal)
+        try:
+            returncode = _wait(child, interrupts)
+        finally:
+            _restore_handlers(previous)
+        for pump in pumps:
+            pump.join(DRAIN_TIMEOUT)
+    code = 128 - returncode if returncode < 0 else returncode
+    return ProcessOutcome(code, interrupts.first, time.monotonic() - started)
+
+
+def _start_pumps(
+    child: subprocess.Popen[bytes], request: ProcessRequest, out_log: BinaryIO, err_log: BinaryIO
+) -> list[threading.Thread]:
+    assert child.stdout is not None and child.stderr is not None  # noqa: PT018 - Popen(PIPE)
+    out_sink = sys.stdout.buffer if request.echo else None
+    err_sink = sys.stderr.buffer if request.echo else None
+    pumps = [
+        threading.Thread(target=_pump, args=(child.stdout, out_sink, out_log), daemon=True),
+        threading.Thread(target=_pump, args=(child.stderr, err_sink, err_log), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    return pumps
+
+
+def _wait(child: subprocess.Popen[bytes], interrupts: _Interrupts) -> int:
+    """Wait for the child, waking up regularly so signal handlers and escalation can run."""
+    while True:
+        try:
+            return child.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            interrupts.tick()
+
+
+_Handler = Callable[[int, object], None]
+
+
+def _install_handlers(handler: _Handler) -> dict[int, object]:
+    previous: dict[int, object] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+    return previous
+
+
+def _restore_handlers(previous: dict[int, object]) -> None:
+    for sig, old in previous.items():
+        signal.signal(sig, old)  # type: ignore[arg-type]  # values came from signal.signal itself

@@ -1,0 +1,234 @@
+"""Orchestration of `mlproj run`: plan a run (validation only), then execute it.
+
+:func:`plan_run` resolves the source, loads and validates the project, types the parameters,
+picks the environment and renders the command. It writes nothing, so every invalid input fails
+before any run exists. :func:`execute_run` then creates the run, prepares the environment, runs
+the entry point under supervision and always records how it ended.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from mlproj import __version__
+from mlproj.envs import Environment, select_environment
+from mlproj.errors import ProjectError
+from mlproj.process import ProcessOutcome, ProcessRequest, supervise
+from mlproj.sources import ResolvedSource, resolve_source
+from mlproj.spec.command import display_command, file_entry_point, render_command
+from mlproj.spec.load import load_project
+from mlproj.spec.model import EntryPoint, Project
+from mlproj.spec.params import ResolvedParams, resolve_params
+from mlproj.tracking.models import NewRun, Run, RunStatus
+from mlproj.tracking.store import Store
+
+DEFAULT_EXPERIMENT = "Default"
+_FILE_SUFFIXES = (".py", ".sh")
+
+
+class Terminated(BaseException):
+    """Raised in the main thread when mlproj receives SIGTERM outside a supervised child."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    """Everything `mlproj run` was asked to do."""
+
+    caller_dir: Path
+    uri: str = "."
+    entry_point: str = "main"
+    params: Mapping[str, str] = field(default_factory=dict)
+    version: str | None = None
+    env_manager: str | None = None
+    experiment_name: str | None = None
+    run_name: str | None = None
+    tracking_uri: str | None = None
+    strict_params: bool = False
+    echo_output: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RunPlan:
+    """A validated run, ready to execute."""
+
+    request: RunRequest
+    source: ResolvedSource
+    project: Project
+    entry: EntryPoint
+    params: ResolvedParams
+    environment: Environment
+    argv: tuple[str, ...]
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """How a run ended. ``exit_code`` is what `mlproj run` exits with."""
+
+    run: Run
+    exit_code: int
+    duration: float
+
+
+class RunEvents(Protocol):
+    """Progress the runner reports while it works (the CLI renders it)."""
+
+    def run_started(self, run: Run, plan: RunPlan) -> None:
+        """The run exists in the store; the environment is about to be prepared."""
+
+    def env_output(self, text: str) -> None:
+        """A chunk of environment build output."""
+
+    def run_failed_to_start(self, run: Run, reason: str) -> None:
+        """The entry point could not be started at all (e.g. its program does not exist)."""
+
+
+def resolve_entry_point(project: Project, name: str) -> EntryPoint:
+    """The declared entry point ``name``, or a `-e file.py` / `-e file.sh` entry point."""
+    entry = project.entry_point(name)
+    if entry is not None:
+        return entry
+    if name.endswith(_FILE_SUFFIXES):
+        return file_entry_point(project.directory, name)
+    declared = ", ".join(sorted(project.entry_points)) or "none"
+    where = project.spec_file.name if project.spec_file else "the project (no MLproject file)"
+    raise ProjectError(
+        f"entry point '{name}' is not declared in {where} (declared: {declared}); "
+        "give a declared name or a .py/.sh file with -e"
+    )
+
+
+def plan_run(request: RunRequest) -> RunPlan:
+    """Validate everything about a run without creating it."""
+    source = resolve_source(request.uri, version=request.version, caller_dir=request.caller_dir)
+    project = load_project(source.project_dir)
+    entry = resolve_entry_point(project, request.entry_point)
+    params = resolve_params(
+        entry,
+        request.params,
+        project_dir=project.directory,
+        caller_dir=request.caller_dir,
+        strict=request.strict_params,
+    )
+    environment = select_environment(project, request.env_manager)
+    argv = tuple(environment.wrap(render_command(entry, params, python=environment.python())))
+    return RunPlan(
+        request=request,
+        source=source,
+        project=project,
+        entry=entry,
+        params=params,
+        environment=environment,
+        argv=argv,
+        command=display_command(argv),
+    )
+
+
+def _new_run(plan: RunPlan) -> NewRun:
+    source, env = plan.source, plan.environment.describe()
+    tags = {f"mlproj.source.{k}": v for k, v in source.details.items()}
+    tags.update({f"mlproj.env.{k}": v for k, v in env.details.items()})
+    tags["mlproj.project.name"] = plan.project.name
+    return NewRun(
+        experiment_name=plan.request.experiment_name or DEFAULT_EXPERIMENT,
+        run_name=plan.request.run_name,
+        entry_point=plan.entry.name,
+        command=plan.command,
+        source_uri=source.uri,
+        source_version=source.version,
+        source_commit=source.commit,
+        source_dirty=source.dirty,
+        source_subdir=source.subdir,
+        env_manager=env.manager,
+        env_key=env.key,
+        user=_user(),
+        host=socket.gethostname(),
+        mlproj_version=__version__,
+        params=dict(plan.params.given),
+        tags=tags,
+    )
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry for this uid (containers)
+        return str(os.getuid())
+
+
+def child_environment(plan: RunPlan, store: Store, run: Run) -> dict[str, str]:
+    """The entry point's environment: the caller's, the env kind's, and the run's identity."""
+    env = dict(os.environ)
+    env.update(plan.environment.variables())
+    env.setdefault("PYTHONUNBUFFERED", "1")  # live logs from Python entry points through pipes
+    env["MLPROJ_RUN_ID"] = run.run_id
+    env["MLPROJ_TRACKING_URI"] = store.uri
+    env["MLPROJ_EXPERIMENT_ID"] = run.experiment_id
+    return env
+
+
+def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
+    """Create the run, prepare the environment, run the entry point, record the end.
+
+    Whatever happens after the run is created (build failure, Ctrl-C, SIGTERM, a crash in mlproj),
+    the run gets a final status before this returns or raises.
+    """
+    run = store.create_run(_new_run(plan))
+    lock = store.hold_runner_lock(run.run_id)
+    status, exit_code = RunStatus.FAILED, None
+    try:
+        events.run_started(run, plan)
+        plan.environment.prepare(events.env_output)
+        outcome = _run_entry_point(plan, store, run, events)
+        status, exit_code = _status_of(outcome)
+        return RunResult(_finish(store, run, status, exit_code), exit_code, outcome.duration)
+    except KeyboardInterrupt:
+        status, exit_code = RunStatus.KILLED, 128 + signal.SIGINT
+        raise
+    except Terminated:
+        status, exit_code = RunStatus.KILLED, 128 + signal.SIGTERM
+        raise
+    finally:
+        # Reached with the run still RUNNING only when something above raised: record the end.
+        if store.get_run(run.run_id).status is RunStatus.RUNNING:
+            _finish(store, run, status, exit_code)
+        lock.release()
+
+
+def _run_entry_point(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> ProcessOutcome:
+    run_dir = store.run_dir(run.run_id)
+    request = ProcessRequest(
+        argv=plan.argv,
+        cwd=plan.project.directory,
+        env=child_environment(plan, store, run),
+        stdout_log=run_dir / "stdout.log",
+        stderr_log=run_dir / "stderr.log",
+        echo=plan.request.echo_output,
+    )
+    try:
+        return supervise(request)
+    except OSError as exc:
+        # The program itself could not start: the entry point's failure, reported as a shell would.
+        events.run_failed_to_start(run, f"cannot start '{plan.argv[0]}': {exc.strerror}")
+        code = 127 if isinstance(exc, FileNotFoundError) else 126
+        return ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
+
+
+def _status_of(outcome: ProcessOutcome) -> tuple[RunStatus, int]:
+    if outcome.interrupted_by is not None:
+        return RunStatus.KILLED, 128 + outcome.interrupted_by
+    if outcome.exit_code == 0:
+        return RunStatus.FINISHED, 0
+    return RunStatus.FAILED, outcome.exit_code
+
+
+def _finish(store: Store, run: Run, status: RunStatus, exit_code: int | None) -> Run:
+    store.finish_run(run.run_id, status, exit_code)
+    return store.get_run(run.run_id)

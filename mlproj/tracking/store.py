@@ -1,0 +1,373 @@
+"""The tracking store: the API the runner and the CLI use to record and read runs.
+
+A store is a SQLite database plus one folder per run (logs, artifacts, the runner lock); see
+:mod:`mlproj.tracking.location` for the layout. Opening a store is free: the database is touched
+on first use, and only writes create it, so read commands on a missing store see an empty one.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from mlproj.errors import NotFoundError, StoreError, UsageError
+from mlproj.tracking import queries, sqlgen, writes
+from mlproj.tracking.db import Database, Tx, now_ms
+from mlproj.tracking.filters import Expr, parse_filter, parse_sort
+from mlproj.tracking.location import resolve_location
+from mlproj.tracking.locks import RunnerLock, RunnerState, acquire_runner_lock, runner_state
+from mlproj.tracking.models import Experiment, Metric, NewRun, PastRun, Run, RunStatus
+from mlproj.tracking.names import generate_run_name
+
+__all__ = ["RunnerLock", "Store"]
+
+#: Tag set on runs whose runner died without recording an end.
+FAILURE_TAG = "mlproj.failure"
+DEAD_RUNNER_MESSAGE = "runner died without recording an end (killed or crashed)"
+#: A RUNNING run whose lock was never claimed is only declared dead after this long: the runner
+#: takes the lock right after create_run, so a younger unclaimed run is probably starting up.
+UNCLAIMED_GRACE_MS = 60_000
+_RUN_ID = re.compile(r"[0-9a-f]{32}")
+
+
+class Store:
+    """A tracking store (see the module docstring). Use as a context manager or call close()."""
+
+    __slots__ = ("_db", "db_path", "runs_dir", "uri")
+
+    def __init__(self, uri: str, db_path: Path, runs_dir: Path) -> None:
+        self.uri = uri
+        self.db_path = db_path
+        self.runs_dir = runs_dir
+        self._db = Database(db_path)
+
+    @classmethod
+    def open(cls, uri: str | None = None, *, cwd: Path | None = None) -> Store:
+        """The store at ``uri`` (None: ``$MLPROJ_TRACKING_URI``, else ``./mlruns``); no I/O.
+
+        Raises:
+            StoreError: The URI has an unsupported scheme.
+        """
+        location = resolve_location(uri, cwd)
+        return cls(location.uri, location.db_path, location.runs_dir)
+
+    def run_dir(self, run_id: str) -> Path:
+        """The folder of a run (logs, ``artifacts/``, ``runner.lock``)."""
+        return self.runs_dir / run_id
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # Experiments ---------------------------------------------------------------------------
+
+    def create_experiment(self, name: str) -> Experiment:
+        """Create an experiment.
+
+        Raises:
+            UsageError: One with this name already exists.
+        """
+        with self._db.write() as tx:
+            if writes.find_experiment(tx, name) is not None:
+                raise UsageError(f"experiment '{name}' already exists; pick another name")
+            return writes.insert_experiment(tx, name)
+
+    def get_or_create_experiment(self, name: str) -> Experiment:
+        """The experiment called ``name``, created if needed (safe when processes race)."""
+        with self._db.write() as tx:
+            return writes.ensure_experiment(tx, name)
+
+    def list_experiments(self) -> list[Experiment]:
+        """Every experiment, oldest first ("Default", id "0", exists once anything was written)."""
+        if not self._db.exists():
+            return []
+        with self._db.read() as tx:
+            return queries.experiments(tx)
+
+    # Writing runs --------------------------------------------------------------------------
+
+    def create_run(self, new: NewRun) -> Run:
+        """Record a new run and create its folder and ``artifacts/``.
+
+        The runner should call :meth:`hold_runner_lock` right after, so the run can be told
+        apart from one whose runner died.
+        """
+        run_id = uuid.uuid4().hex
+        run_dir = self.run_dir(run_id)
+        _make_dirs(run_dir / queries.ARTIFACTS_DIRNAME)
+        past = PastRun(new, start_time=now_ms(), end_time=None, status=new.status, exit_code=None)
+        run_name = new.run_name or generate_run_name()
+        try:
+            with self._db.write() as tx:
+                experiment = writes.ensure_experiment(tx, new.experiment_name)
+                key = writes.next_run_key(tx)
+                row = writes.RunRow(key, run_id, experiment.experiment_id, run_name, past)
+                writes.insert_runs(tx, [row])
+                return queries.load_runs(tx, [key], self.runs_dir)[0]
+        except BaseException:
+            shutil.rmtree(run_dir, ignore_errors=True)  # no folder without its row
+            raise
+
+    def bulk_insert_runs(self, runs: Sequence[PastRun]) -> list[str]:
+        """Insert complete runs in one transaction (imports, synthetic data); returns their ids.
+
+        Run folders are not created (nothing was logged to them).
+        """
+        rows: list[writes.RunRow] = []
+        with self._db.write() as tx:
+            experiment_ids: dict[str, str] = {}
+            first_key = writes.next_run_key(tx)
+            for index, past in enumerate(runs):
+                name = past.new.experiment_name
+                if name not in experiment_ids:
+                    experiment_ids[name] = writes.ensure_experiment(tx, name).experiment_id
+                run_id = past.run_id or uuid.uuid4().hex
+                if not _RUN_ID.fullmatch(run_id):
+                    raise UsageError(f"run id '{run_id}' is not 32 lowercase hexadecimal digits")
+                run_name = past.new.run_name or generate_run_name()
+                row = writes.RunRow(first_key + index, run_id, experiment_ids[name], run_name, past)
+                rows.append(row)
+            writes.insert_runs(tx, rows)
+        return [row.run_id for row in rows]
+
+    def finish_run(
+        self, run_id: str, status: RunStatus, exit_code: int | None, end_time: int | None = None
+    ) -> None:
+        """Record how a run ended (``end_time`` defaults to now)."""
+        self._require_store(run_id)
+        with self._db.write() as tx:
+            changed = tx.execute(
+                "UPDATE runs SET status = ?, exit_code = ?, end_time = ? WHERE run_id = ?",
+                (status.value, exit_code, now_ms() if end_time is None else end_time, run_id),
+            )
+            if not changed:
+                queries.run_key(tx, run_id)  # raises NotFoundError
+
+    def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
+        """Add params; re-logging a key with the same value is a no-op.
+
+        Raises:
+            UsageError: A key was already logged with a different value.
+        """
+        self._require_store(run_id)
+        with self._db.write() as tx:
+            writes.insert_params(tx, queries.run_key(tx, run_id), params)
+
+    def log_metrics(self, run_id: str, metrics: Sequence[Metric]) -> None:
+        """Append metric values in one transaction, keeping the full history.
+
+        The latest value per key (what ``Run.metrics`` and filters see) is the one with the
+        highest step, then the highest timestamp, as in MLflow.
+        """
+        self._require_store(run_id)
+        with self._db.write() as tx:
+            writes.insert_metrics(tx, queries.run_key(tx, run_id), metrics)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Set tags, replacing the values of keys already set."""
+        self._require_store(run_id)
+        with self._db.write() as tx:
+            writes.upsert_tags(tx, queries.run_key(tx, run_id), tags)
+
+    # Reading runs --------------------------------------------------------------------------
+
+    def get_run(self, run_id_or_prefix: str) -> Run:
+        """The run whose id is or starts with ``run_id_or_prefix``.
+
+        Raises:
+            NotFoundError: No run matches, or several do (the message lists up to 5).
+        """
+        self._require_store(run_id_or_prefix)
+        self.reap_dead_runs()
+        with self._db.read() as tx:
+            run_key = queries.resolve_run(tx, run_id_or_prefix)[0]
+            return queries.load_runs(tx, [run_key], self.runs_dir)[0]
+
+    def search_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        status: RunStatus | None = None,
+        filter: str | None = None,
+        sort: str | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[Run]:
+        """Runs matching every given criterion, newest first unless ``sort`` says otherwise.
+
+        Raises:
+            UsageError: The filter or sort expression is malformed, or limit/offset negative.
+            NotFoundError: ``experiment`` names no experiment.
+        """
+        if (limit is not None and limit < 0) or offset < 0:
+            raise UsageError(f"limit and offset must be 0 or more (got {limit} and {offset})")
+        expr, sort_key = parse_filter(filter), parse_sort(sort) if sort else None
+        if not self._readable(experiment):
+            return []
+        with self._db.read() as tx:
+            query = _run_query(tx, experiment, status, expr)
+            keys = queries.search_keys(tx, query, sort_key, limit, offset)
+            return queries.load_runs(tx, keys, self.runs_dir)
+
+    def count_runs(
+        self,
+        *,
+        experiment: str | None = None,
+        status: RunStatus | None = None,
+        filter: str | None = None,
+    ) -> int:
+        """How many runs :meth:`search_runs` would find without a limit."""
+        expr = parse_filter(filter)
+        if not self._readable(experiment):
+            return 0
+        with self._db.read() as tx:
+            count = sqlgen.count_runs(_run_query(tx, experiment, status, expr))
+            row = tx.one(count.text, count.params)
+            return int(row[0]) if row else 0
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every value logged for ``key`` in a run (id or prefix), by step then timestamp."""
+        self._require_store(run_id)
+        with self._db.read() as tx:
+            run_key = queries.resolve_run(tx, run_id)[0]
+            rows = tx.rows(
+                "SELECT value, step, timestamp FROM metrics WHERE run_key = ? AND key = ? "
+                "ORDER BY step, timestamp",
+                (run_key, key),
+            )
+        return [
+            Metric(key, math.nan if value is None else float(value), int(step), int(timestamp))
+            for value, step, timestamp in rows
+        ]
+
+    def _require_store(self, run_id: str) -> None:
+        """Refuse to touch a run of a store that does not exist (and do not create the store)."""
+        if not self._db.exists():
+            raise NotFoundError(f"no run matches '{run_id}' (store {self.uri} is empty)")
+
+    def _readable(self, experiment: str | None) -> bool:
+        """False when the store does not exist yet (nothing matches); reaps dead runs first."""
+        if not self._db.exists():
+            if experiment is not None:
+                raise queries.unknown_experiment(experiment, [])
+            return False
+        self.reap_dead_runs()
+        return True
+
+    # Deleting and reaping ------------------------------------------------------------------
+
+    def delete_runs(self, run_ids: Sequence[str]) -> list[str]:
+        """Delete runs (ids or prefixes, all resolved first) with their folders; returns full ids.
+
+        Raises:
+            NotFoundError: An id matches no run or several (nothing is deleted).
+            UsageError: A run is still RUNNING with a live runner (nothing is deleted).
+        """
+        if not run_ids:
+            return []
+        self._require_store(run_ids[0])
+        self.reap_dead_runs()
+        with self._db.write() as tx:
+            resolved = dict(queries.resolve_run(tx, each) for each in run_ids)
+            for key, run_id in resolved.items():
+                row = tx.one("SELECT status FROM runs WHERE run_key = ?", (key,))
+                if row is not None and row[0] == RunStatus.RUNNING.value:
+                    raise UsageError(
+                        f"run {run_id} is still running; stop it (or let it end) before deleting it"
+                    )
+            for table in ("metrics", "latest_metrics", "params", "tags", "runs"):
+                # S608: the table names are the literals above.
+                delete = f"DELETE FROM {table} WHERE run_key = ?"  # noqa: S608
+                tx.executemany(delete, [(key,) for key in resolved])
+        for run_id in resolved.values():
+            _remove_dir(self.run_dir(run_id))
+        return list(resolved.values())
+
+    def hold_runner_lock(self, run_id: str) -> RunnerLock:
+        """Lock the run as "runner alive" until the returned lock is released or the process dies.
+
+        Raises:
+            StoreError: The run folder is missing or another live runner holds the lock.
+        """
+        return acquire_runner_lock(self.run_dir(run_id))
+
+    def reap_dead_runs(self) -> list[str]:
+        """Mark FAILED every RUNNING run whose runner died; returns their ids.
+
+        Only RUNNING runs are inspected (an index lookup plus one lock probe each).
+        """
+        if not self._db.exists():
+            return []
+        with self._db.read() as tx:
+            # The literal (not a bound value) lets SQLite use the partial index runs_running.
+            running = tx.rows(
+                "SELECT run_key, run_id, start_time FROM runs WHERE status = 'RUNNING'"
+            )
+        now = now_ms()
+        dead = [
+            (key, run_id) for key, run_id, start in running if self._is_dead(run_id, start, now)
+        ]
+        if not dead:
+            return []
+        reaped: list[str] = []
+        with self._db.write() as tx:
+            for key, run_id in dead:
+                # The status guard skips a run its runner finished between our read and write.
+                if tx.execute(
+                    "UPDATE runs SET status = ?, end_time = ? WHERE run_key = ? AND status = ?",
+                    (RunStatus.FAILED.value, now, key, RunStatus.RUNNING.value),
+                ):
+                    writes.upsert_tags(tx, key, {FAILURE_TAG: DEAD_RUNNER_MESSAGE})
+                    reaped.append(run_id)
+        return reaped
+
+    def _is_dead(self, run_id: str, start_time: int, now: int) -> bool:
+        state = runner_state(self.run_dir(run_id))
+        if state is RunnerState.UNCLAIMED:
+            return now - start_time > UNCLAIMED_GRACE_MS
+        return state is RunnerState.DEAD
+
+
+def _run_query(
+    tx: Tx, experiment: str | None, status: RunStatus | None, expr: Expr | None
+) -> sqlgen.RunQuery:
+    experiment_id = None if experiment is None else queries.experiment_id_by_name(tx, experiment)
+    return sqlgen.RunQuery(experiment_id, status, expr)
+
+
+def _make_dirs(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create run folder {path} ({exc.strerror}); choose another --tracking-uri "
+            "or fix the folder's permissions"
+        ) from exc
+
+
+def _remove_dir(path: Path) -> None:
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:
+        pass  # bulk-inserted runs have no folder
+    except OSError as exc:
+        raise StoreError(
+            f"deleted the run from the store but could not remove {path} ({exc.strerror}); "
+            "remove the folder by hand"
+        ) from exc

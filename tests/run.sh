@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command of README.md (and of .ci/run): on a fresh Debian machine it installs what the
+# whole suite needs, checks lint and types, then runs every test, slow ones included.
+# Extra arguments go to pytest (e.g. `bash tests/run.sh -k store`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+echo "== ruff"
+python3 -m ruff check mlproj tests benchmarks example_projects
+echo "== mypy --strict"
+python3 -m mypy
+echo "== pytest"
+python3 -m pytest -n 2 "$@"

@@ -1,0 +1,117 @@
+"""The layering of architecture.md, enforced over the import statements of every module."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "mlproj"
+
+# module prefix -> prefixes it must never import
+FORBIDDEN = {
+    "mlproj.errors": ["mlproj."],
+    "mlproj.settings": [
+        "mlproj.spec",
+        "mlproj.tracking",
+        "mlproj.envs",
+        "mlproj.backends",
+        "mlproj.sources",
+        "mlproj.runner",
+        "mlproj.cli",
+        "mlproj.process",
+    ],
+    "mlproj.process": [
+        "mlproj.spec",
+        "mlproj.tracking",
+        "mlproj.envs",
+        "mlproj.backends",
+        "mlproj.sources",
+        "mlproj.runner",
+        "mlproj.cli",
+    ],
+    "mlproj.spec": [
+        "mlproj.tracking",
+        "mlproj.envs",
+        "mlproj.backends",
+        "mlproj.sources",
+        "mlproj.runner",
+        "mlproj.cli",
+    ],
+    "mlproj.tracking": [
+        "mlproj.spec",
+        "mlproj.envs",
+        "mlproj.backends",
+        "mlproj.sources",
+        "mlproj.runner",
+        "mlproj.cli",
+    ],
+    "mlproj.sources": [
+        "mlproj.tracking",
+        "mlproj.envs",
+        "mlproj.backends",
+        "mlproj.runner",
+        "mlproj.cli",
+    ],
+    "mlproj.envs": [
+        "mlproj.tracking",
+        "mlproj.backends",
+        "mlproj.sources",
+        "mlproj.runner",
+        "mlproj.cli",
+    ],
+    "mlproj.backends": [
+        "mlproj.tracking",
+        "mlproj.envs",
+        "mlproj.sources",
+        "mlproj.runner",
+        "mlproj.cli",
+    ],
+    "mlproj.runner": ["mlproj.cli"],
+}
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_imports_point_down_only():
+    violations = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = module_name(path)
+        for owner, banned in FORBIDDEN.items():
+            if name == owner or name.startswith(owner + "."):
+                for imported in imports_of(path):
+                    if any(imported == b.rstrip(".") or imported.startswith(b) for b in banned):
+                        violations.append(f"{name} imports {imported}")
+    assert violations == []
+
+
+def test_no_relative_imports_and_no_shell_true():
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{path}: relative import"
+            if isinstance(node, ast.keyword) and node.arg == "shell":
+                assert not (isinstance(node.value, ast.Constant) and node.value.value), path
+
+
+def test_only_process_module_starts_processes():
+    allowed = {"mlproj.process"}
+    for path in PACKAGE.rglob("*.py"):
+        if module_name(path) in allowed:
+            continue
+        text = path.read_text()
+        for needle in ("subprocess.", "os.system(", "os.exec", "os.spawn", "Popen("):
+            assert needle not in text, f"{path}: {needle} outside mlproj/process.py"

@@ -1,0 +1,36 @@
+"""Start-up stays cheap: `--help` and `runs list` import none of the heavy libraries."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("yaml", "git", "docker", "rich", "jsonschema", "virtualenv")
+
+PROBE = """
+import atexit, json, sys
+def report():
+    loaded = sorted({m.split('.')[0] for m in sys.modules} & set(json.loads(sys.argv[1])))
+    sys.stderr.write('LOADED=' + json.dumps(loaded) + '\\n')
+atexit.register(report)
+from mlproj.cli.main import main
+main(json.loads(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["runs", "list"], ["runs", "list", "--json"]])
+def test_fast_paths_do_not_import_heavy_modules(args, tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(HEAVY), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "MLPROJ_TRACKING_URI": str(tmp_path / "s")},
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
+    assert json.loads(line.removeprefix("LOADED=")) == []
