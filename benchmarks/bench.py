@@ -46,8 +46,13 @@ def mlflow_env(base: dict[str, str], work: Path) -> dict[str, str]:
 
 
 def mlproj_cmd() -> list[str]:
-    """The installed console script, as users call it (python -m mlproj when not installed)."""
-    script = shutil.which("mlproj")
+    """The installed console script, as users call it (python -m mlproj when not installed).
+
+    The script beside this interpreter comes first: a version manager's shim on PATH (pyenv's is a
+    bash script) would add its own ~0.1 s to every figure.
+    """
+    beside = Path(sys.executable).parent / "mlproj"
+    script = str(beside) if beside.is_file() else shutil.which("mlproj")
     return [script] if script else [sys.executable, "-m", "mlproj"]
 
 

@@ -99,3 +99,11 @@ class NotFoundError(MlprojError):
     """A run, experiment or other named object does not exist (or a prefix is ambiguous)."""
 
     exit_code = ExitCode.NOT_FOUND
+
+
+class Terminated(BaseException):  # noqa: N818 - named after the signal, like KeyboardInterrupt
+    """Raised in the main thread when mlproj receives SIGTERM (outside a supervised child).
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it and every
+    ``finally`` on the way out still records the run's end.
+    """

@@ -19,7 +19,7 @@ from typing import Protocol
 
 from mlproj import __version__
 from mlproj.envs import Environment, select_environment
-from mlproj.errors import ProjectError
+from mlproj.errors import ProjectError, Terminated
 from mlproj.process import ProcessOutcome, ProcessRequest, supervise
 from mlproj.sources import ResolvedSource, resolve_source
 from mlproj.spec.command import display_command, file_entry_point, render_command

@@ -7,12 +7,10 @@ import signal
 import sys
 from typing import NoReturn
 
-from mlproj.errors import ExitCode, MlprojError
+from mlproj.errors import ExitCode, MlprojError, Terminated
 
 
 def _raise_terminated(_signum: int, _frame: object) -> NoReturn:
-    from mlproj.runner import Terminated
-
     raise Terminated
 
 
@@ -38,7 +36,6 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 def _dispatch(args: list[str]) -> int:
     from mlproj.cli.app import app
-    from mlproj.runner import Terminated
 
     try:
         result = app(args=args, prog_name="mlproj", standalone_mode=False)
