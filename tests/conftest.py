@@ -16,6 +16,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "example_projects"
 
+# Every `python -m mlproj` the tests start must run this checkout's code, whatever copy of mlproj
+# is installed (git worktrees, a stale editable install).
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+
 
 @dataclass(frozen=True)
 class Result:
