@@ -103,6 +103,10 @@ class ProcessOutcome:
     duration: float
 
 
+class _WakeUp(Exception):  # noqa: N818 - not an error: it breaks a blocking wait
+    """Raised by the signal handler to end a blocking wait so escalation deadlines are watched."""
+
+
 class _Interrupts:
     """Collects SIGINT/SIGTERM sent to mlproj while a child runs and escalates on the group."""
 
@@ -111,13 +115,17 @@ class _Interrupts:
         self.grace = grace
         self.first: int | None = None
         self.stage = 0  # 0: nothing sent, 1: SIGINT sent, 2: SIGTERM sent, 3: SIGKILL sent
-        self.stage_started = 0.0
+        self.deadline = 0.0
+        #: True only around the blocking wait, the one place the handler may raise _WakeUp.
+        self.waiting = False
 
     def on_signal(self, signum: int, _frame: object) -> None:
         if self.first is None:
             self.first = signum
         # A repeated Ctrl-C means "now": move to the next stage at once.
         self.escalate()
+        if self.waiting:
+            raise _WakeUp
 
     def escalate(self) -> None:
         order = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
@@ -125,12 +133,13 @@ class _Interrupts:
             return
         _signal_group(self.pgid, order[self.stage])
         self.stage += 1
-        self.stage_started = time.monotonic()
+        self.deadline = time.monotonic() + self.grace
 
-    def tick(self) -> None:
-        """Escalate when the current stage's grace period ran out."""
-        if self.stage and time.monotonic() - self.stage_started >= self.grace:
-            self.escalate()
+    def timeout(self) -> float | None:
+        """How long the next wait may block: forever until a signal, then until the deadline."""
+        if self.stage in (0, 3):
+            return None
+        return max(self.deadline - time.monotonic(), 0.0)
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -243,12 +252,18 @@ def _start_pumps(
 
 
 def _wait(child: subprocess.Popen[bytes], interrupts: _Interrupts) -> int:
-    """Wait for the child, waking up regularly so signal handlers and escalation can run."""
+    """Wait for the child without polling; a signal or an escalation deadline wakes us up."""
     while True:
         try:
-            return child.wait(timeout=0.05)
+            interrupts.waiting = True
+            try:
+                return child.wait(timeout=interrupts.timeout())
+            finally:
+                interrupts.waiting = False
         except subprocess.TimeoutExpired:
-            interrupts.tick()
+            interrupts.escalate()
+        except _WakeUp:
+            continue
 
 
 _Handler = Callable[[int, object], None]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import getpass
 import os
 import signal
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,10 +30,6 @@ from mlproj.tracking.store import Store
 
 DEFAULT_EXPERIMENT = "Default"
 _FILE_SUFFIXES = (".py", ".sh")
-
-
-class Terminated(BaseException):
-    """Raised in the main thread when mlproj receives SIGTERM outside a supervised child."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +144,7 @@ def _new_run(plan: RunPlan) -> NewRun:
         env_manager=env.manager,
         env_key=env.key,
         user=_user(),
-        host=socket.gethostname(),
+        host=os.uname().nodename,  # what socket.gethostname() returns, without importing socket
         mlproj_version=__version__,
         params=dict(plan.params.given),
         tags=tags,

@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlproj.cli import render
 from mlproj.errors import ExitCode, NotFoundError, UsageError
 from mlproj.tracking.models import RunStatus
 from mlproj.tracking.store import Store
@@ -59,6 +58,7 @@ def run_command(
 
 def validate_command(uri: str) -> int:
     """`mlproj validate`: every problem at once, exit 113 when there is any."""
+    from mlproj.cli import render
     from mlproj.sources import resolve_source
     from mlproj.spec.load import check_project
 
@@ -77,6 +77,7 @@ def validate_command(uri: str) -> int:
 
 def describe_command(uri: str, *, as_json: bool) -> int:
     """`mlproj describe`."""
+    from mlproj.cli import render
     from mlproj.sources import resolve_source
     from mlproj.spec.load import load_project
 
@@ -108,6 +109,8 @@ def runs_list_command(
     tracking_uri: str | None,
 ) -> int:
     """`mlproj runs list`."""
+    from mlproj.cli import render
+
     if limit < 0:
         raise UsageError(f"--limit: {limit} is negative (give 0 for all runs)")
     store = _store(tracking_uri)
@@ -127,6 +130,8 @@ def runs_list_command(
 
 def runs_show_command(run_id: str, *, as_json: bool, tracking_uri: str | None) -> int:
     """`mlproj runs show`."""
+    from mlproj.cli import render
+
     run = _store(tracking_uri).get_run(run_id)
     sys.stdout.write(render.run_json(run) if as_json else render.run_text(run))
     return 0
@@ -156,6 +161,8 @@ def runs_delete_command(run_ids: Sequence[str], *, tracking_uri: str | None) -> 
 
 def experiments_list_command(*, as_json: bool, tracking_uri: str | None) -> int:
     """`mlproj experiments list`."""
+    from mlproj.cli import render
+
     experiments = _store(tracking_uri).list_experiments()
     out = render.experiments_json(experiments) if as_json else render.experiments_table(experiments)
     sys.stdout.write(out)

@@ -7,7 +7,6 @@ pass instead of one error per run. :func:`problems_error` turns the list into th
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +77,8 @@ def problems_error(problems: Sequence[Problem]) -> ProjectError:
 
 def did_you_mean(word: str, options: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest option, or ``""`` when none is close."""
+    import difflib  # only when reporting a problem
+
     matches = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"; did you mean {matches[0]!r}?" if matches else ""
 

@@ -18,7 +18,6 @@ parameterized SQL. Every error is a one-line :class:`UsageError` naming the colu
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -327,6 +326,8 @@ def _as_status(parser: _Parser, value: Value, token: Token) -> Value:
 
 
 def _did_you_mean(name: str, known: Mapping[str, object]) -> str:
+    import difflib  # only when reporting an error
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"did you mean '{close[0]}'?" if close else ""
 

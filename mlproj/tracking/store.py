@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +21,7 @@ from mlproj.tracking.filters import Expr, parse_filter, parse_sort
 from mlproj.tracking.location import resolve_location
 from mlproj.tracking.locks import RunnerLock, RunnerState, acquire_runner_lock, runner_state
 from mlproj.tracking.models import Experiment, Metric, NewRun, PastRun, Run, RunStatus
-from mlproj.tracking.names import generate_run_name
+from mlproj.tracking.names import generate_run_name, new_run_id
 
 __all__ = ["RunnerLock", "Store"]
 
@@ -108,7 +107,7 @@ class Store:
         The runner should call :meth:`hold_runner_lock` right after, so the run can be told
         apart from one whose runner died.
         """
-        run_id = uuid.uuid4().hex
+        run_id = new_run_id()
         run_dir = self.run_dir(run_id)
         _make_dirs(run_dir / queries.ARTIFACTS_DIRNAME)
         past = PastRun(new, start_time=now_ms(), end_time=None, status=new.status, exit_code=None)
@@ -137,7 +136,7 @@ class Store:
                 name = past.new.experiment_name
                 if name not in experiment_ids:
                     experiment_ids[name] = writes.ensure_experiment(tx, name).experiment_id
-                run_id = past.run_id or uuid.uuid4().hex
+                run_id = past.run_id or new_run_id()
                 if not _RUN_ID.fullmatch(run_id):
                     raise UsageError(f"run id '{run_id}' is not 32 lowercase hexadecimal digits")
                 run_name = past.new.run_name or generate_run_name()
