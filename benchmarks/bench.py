@@ -56,6 +56,18 @@ def mlproj_cmd() -> list[str]:
     return [script] if script else [sys.executable, "-m", "mlproj"]
 
 
+def bench_environ(**extra: str) -> dict[str, str]:
+    """The benchmark's environment: like a user's, with bytecode caching on.
+
+    Some machines set PYTHONDONTWRITEBYTECODE=1; then every start recompiles every module that has
+    no up-to-date .pyc (uv does not compile at install time), which measures the compiler, not
+    mlproj. The warm-up run of each case writes the caches.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(extra)
+    return env
+
+
 def timed(argv: Sequence[str], *, env: dict[str, str], cwd: Path) -> float:
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, check=False)
@@ -87,7 +99,7 @@ def bench_run_overhead(work: Path, repeat: int) -> None:
     project = work / "trivial"
     project.mkdir()
     (project / "MLproject").write_text(TRIVIAL_MLPROJECT)
-    env = mlflow_env(dict(os.environ, MLPROJ_TRACKING_URI=str(work / "store-run")), work)
+    env = mlflow_env(bench_environ(MLPROJ_TRACKING_URI=str(work / "store-run")), work)
     python = shutil.which("python") or sys.executable
     cases = {
         "direct: python -c pass 0.5": [python, "-c", "pass", "0.5"],
@@ -108,7 +120,7 @@ def bench_run_overhead(work: Path, repeat: int) -> None:
 
 
 def bench_startup(work: Path, repeat: int) -> None:
-    env = dict(os.environ, MLPROJ_TRACKING_URI=str(work / "store-empty"))
+    env = bench_environ(MLPROJ_TRACKING_URI=str(work / "store-empty"))
     cases = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "mlproj --help": [*mlproj_cmd(), "--help"],
@@ -135,7 +147,7 @@ def bench_store_queries(work: Path, repeat: int, sizes: Sequence[int]) -> None:
         path = work / f"store-{n_runs}"
         built = build_store(path, n_runs)
         print(f"\n(store of {n_runs:,} synthetic runs built in {built:.1f} s)")
-        env = dict(os.environ, MLPROJ_TRACKING_URI=str(path))
+        env = bench_environ(MLPROJ_TRACKING_URI=str(path))
         cases = {
             "mlproj --help": [*mlproj_cmd(), "--help"],
             "runs list": [*mlproj_cmd(), "runs", "list"],
