@@ -1,8 +1,10 @@
 """The one module that starts child processes.
 
-Two ways in:
+Three ways in:
 
 * :func:`run_tool` runs a short helper command (git, pip freeze, ...) and captures its output.
+* :func:`stream_tool` runs a longer helper (an environment build) and streams its output line by
+  line to a callback, keeping the tail for the error message.
 * :func:`supervise` runs an entry point: in its own process group, its output streamed live to
   the terminal and saved to log files, and stopped as a whole group on Ctrl-C or SIGTERM by
   escalating SIGINT, then SIGTERM, then SIGKILL.
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +78,63 @@ def run_tool(
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
         return ToolResult(tuple(argv), 124, out, f"{argv[0]}: timed out after {timeout} s")
     return ToolResult(tuple(argv), done.returncode, done.stdout, done.stderr)
+
+
+#: Lines of a streamed tool's output kept for the error message when it fails.
+TAIL_LINES = 25
+
+
+def stream_tool(
+    argv: Sequence[str],
+    output: Callable[[str], None],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> ToolResult:
+    """Run a helper to completion, passing its merged stdout and stderr to ``output`` by line.
+
+    The result's ``stdout`` holds the last :data:`TAIL_LINES` lines (``stderr`` is empty). The
+    child gets SIGTERM if mlproj dies, so a killed build leaves no installer writing into the
+    cache; on Ctrl-C or SIGTERM in mlproj the child is stopped before the exception goes on.
+    A missing executable is reported as return code 127, as in :func:`run_tool`.
+    """
+    try:
+        child = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_parent_death_hook(),  # noqa: PLW1509 - no threads of ours are running
+        )
+    except FileNotFoundError as exc:
+        return ToolResult(tuple(argv), 127, f"{argv[0]}: not found ({exc.strerror})", "")
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    assert child.stdout is not None  # Popen(stdout=PIPE)
+    try:
+        for raw in child.stdout:
+            line = raw.decode(errors="replace")
+            tail.append(line.rstrip("\n"))
+            output(line if line.endswith("\n") else line + "\n")
+        returncode = child.wait()
+    except BaseException:
+        _stop(child)
+        raise
+    finally:
+        child.stdout.close()
+    return ToolResult(tuple(argv), returncode, "\n".join(tail), "")
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    """Terminate a helper, then kill it if it does not go within a few seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        child.terminate()
+    try:
+        child.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from mlproj import __version__
-from mlproj.envs import Environment, select_environment
-from mlproj.errors import ProjectError, Terminated
+from mlproj.envs import Environment, OutputSink, Prepared, select_environment
+from mlproj.errors import MlprojError, ProjectError, Terminated
 from mlproj.process import ProcessOutcome, ProcessRequest, supervise
 from mlproj.sources import ResolvedSource, resolve_source
 from mlproj.spec.command import display_command, file_entry_point, render_command
@@ -26,9 +26,12 @@ from mlproj.spec.load import load_project
 from mlproj.spec.model import EntryPoint, Project
 from mlproj.spec.params import ResolvedParams, resolve_params
 from mlproj.tracking.models import NewRun, Run, RunStatus
-from mlproj.tracking.store import Store
+from mlproj.tracking.store import FAILURE_TAG, Store
 
 DEFAULT_EXPERIMENT = "Default"
+#: Files of the run folder: the environment build output, and the installed set.
+ENV_BUILD_LOG = "env-build.log"
+INSTALLED_FILE = "installed.txt"
 _FILE_SUFFIXES = (".py", ".sh")
 
 
@@ -80,6 +83,9 @@ class RunEvents(Protocol):
 
     def env_output(self, text: str) -> None:
         """A chunk of environment build output."""
+
+    def env_prepared(self, prepared: Prepared) -> None:
+        """The environment is ready (built or reused); the entry point starts next."""
 
     def run_failed_to_start(self, run: Run, reason: str) -> None:
         """The entry point could not be started at all (e.g. its program does not exist)."""
@@ -166,6 +172,7 @@ def child_environment(plan: RunPlan, store: Store, run: Run) -> dict[str, str]:
     env["MLPROJ_RUN_ID"] = run.run_id
     env["MLPROJ_TRACKING_URI"] = store.uri
     env["MLPROJ_EXPERIMENT_ID"] = run.experiment_id
+    env["MLPROJ_ARTIFACT_DIR"] = run.artifact_uri
     return env
 
 
@@ -180,7 +187,7 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     status, exit_code = RunStatus.FAILED, None
     try:
         events.run_started(run, plan)
-        plan.environment.prepare(events.env_output)
+        _prepare_environment(plan, store, run, events)
         outcome = _run_entry_point(plan, store, run, events)
         status, exit_code = _status_of(outcome)
         return RunResult(_finish(store, run, status, exit_code), exit_code, outcome.duration)
@@ -195,6 +202,50 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
         if store.get_run(run.run_id).status is RunStatus.RUNNING:
             _finish(store, run, status, exit_code)
         lock.release()
+
+
+def _prepare_environment(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> None:
+    """Build or reuse the environment, save its output, record its installed set and details.
+
+    A failed build ends the run FAILED with the error's exit code (115) and the reason in the
+    ``mlproj.failure`` tag, then raises for the CLI to report.
+    """
+    run_dir = store.run_dir(run.run_id)
+    with _SavedOutput(run_dir / ENV_BUILD_LOG, events.env_output) as output:
+        try:
+            prepared = plan.environment.prepare(output)
+        except MlprojError as exc:
+            store.set_tags(run.run_id, {FAILURE_TAG: exc.message})
+            _finish(store, run, RunStatus.FAILED, int(exc.exit_code))
+            raise
+    if prepared.installed:
+        (run_dir / INSTALLED_FILE).write_text("".join(f"{x}\n" for x in prepared.installed))
+    if prepared.details:
+        store.set_tags(run.run_id, {f"mlproj.env.{k}": v for k, v in prepared.details.items()})
+    events.env_prepared(prepared)
+
+
+class _SavedOutput:
+    """An output sink that forwards build output and saves it (the file appears with output)."""
+
+    def __init__(self, path: Path, forward: OutputSink) -> None:
+        self.path = path
+        self.forward = forward
+        self.handle: TextIO | None = None
+
+    def __enter__(self) -> OutputSink:
+        return self.write
+
+    def write(self, text: str) -> None:
+        if self.handle is None:
+            self.handle = self.path.open("a", encoding="utf-8")
+        self.handle.write(text)
+        self.handle.flush()
+        self.forward(text)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.handle is not None:
+            self.handle.close()
 
 
 def _run_entry_point(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> ProcessOutcome:

@@ -51,7 +51,10 @@ def run_command(
     plan = plan_run(request)
     store = _store(tracking_uri)
     reporter = RunReporter(quiet=quiet)
-    result = execute_run(plan, store, reporter)
+    try:
+        result = execute_run(plan, store, reporter)
+    finally:
+        reporter.close()  # a build spinner must stop before an error is printed
     reporter.run_ended(result)
     return result.exit_code
 

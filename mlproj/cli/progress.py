@@ -1,9 +1,15 @@
-"""What `mlproj run` tells the user while it works: on stderr, so stdout stays the entry point's."""
+"""What `mlproj run` tells the user while it works: on stderr, so stdout stays the entry point's.
+
+Environment build output streams as plain lines, or, on a terminal, under a Rich spinner that
+shows the latest line (Rich is imported only when a build actually prints something).
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
+from mlproj.envs import Prepared
 from mlproj.runner import RunPlan, RunResult
 from mlproj.tracking.models import Run, RunStatus
 
@@ -13,6 +19,8 @@ class RunReporter:
 
     def __init__(self, *, quiet: bool) -> None:
         self.quiet = quiet
+        self._console: Any = None
+        self._status: Any = None
 
     def _say(self, text: str) -> None:
         if not self.quiet:
@@ -20,15 +28,41 @@ class RunReporter:
             sys.stderr.flush()
 
     def run_started(self, run: Run, plan: RunPlan) -> None:
+        key = plan.environment.key()
+        env = plan.environment.manager + (f" {key}" if key else "")
         self._say(
             f"run {run.run_id} ({run.run_name}) in experiment '{run.experiment_name}', "
-            f"env {plan.environment.manager}: {plan.command}"
+            f"env {env}: {plan.command}"
         )
 
     def env_output(self, text: str) -> None:
-        if not self.quiet:
+        if self.quiet:
+            return
+        if not sys.stderr.isatty():
             sys.stderr.write(text)
             sys.stderr.flush()
+            return
+        if self._status is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False)
+            self._status = self._console.status("building the environment")
+            self._status.start()
+        for line in text.splitlines():
+            self._console.print(line, style="dim", markup=False)
+            self._status.update(f"building the environment: {line.strip()[:70]}")
+
+    def env_prepared(self, prepared: Prepared) -> None:
+        self.close()
+        if prepared.created:
+            count = prepared.details.get("installed", "?")
+            self._say(f"env ready in {prepared.seconds:.1f} s ({count} packages installed)")
+
+    def close(self) -> None:
+        """Stop the spinner, if one runs (before anything else is written to the terminal)."""
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def run_failed_to_start(self, run: Run, reason: str) -> None:  # noqa: ARG002 - protocol
         sys.stderr.write(f"mlproj: {reason}\n")

@@ -47,6 +47,14 @@ def select_environment(project: Project, manager: str | None) -> Environment:
         from mlproj.envs.local import LocalEnvironment
 
         return LocalEnvironment()
+    if chosen in ("virtualenv", "uv"):
+        from mlproj.envs.venv import PythonEnvironment
+
+        return PythonEnvironment(project, chosen)
+    if chosen == "conda":
+        from mlproj.envs.conda import CondaEnvironment
+
+        return CondaEnvironment(project)
     declared = f" (the project declares {project.env.kind.value})" if manager is None else ""
     raise EnvError(
         f"env manager '{chosen}'{declared} is not available yet in this version of mlproj; "

@@ -12,10 +12,17 @@ OutputSink = Callable[[str], None]
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """What :meth:`Environment.prepare` did: ``created`` is False when a cached env was reused."""
+    """What :meth:`Environment.prepare` did: ``created`` is False when a cached env was reused.
+
+    ``installed`` is the installed set (``pip freeze`` lines, or the conda explicit list), empty
+    when the kind does not know it; ``details`` are facts known only once the environment exists
+    (tool, python version, ...). The runner records both with the run.
+    """
 
     created: bool
     seconds: float = 0.0
+    installed: tuple[str, ...] = ()
+    details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,163 @@
+"""Build-or-reuse of a cached environment, safe when many `mlproj run` start at once.
+
+A run first looks for the completion marker without any lock (the fast path of a warm run). To
+build, it takes the key's exclusive lock, looks again (another process may have built it while
+this one waited), clears whatever a killed build left, builds, publishes the marker and turns its
+lock into a shared one, which it keeps until it exits: `mlproj envs prune` never deletes an
+environment a run is using. N parallel runs of a new environment therefore build it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlproj.envs.base import OutputSink, Prepared
+from mlproj.envs.cache import Entry, KeyLock, Marker, envs_root
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """What a build function reports: the installed set and facts for the run record."""
+
+    installed: tuple[str, ...]
+    tool: str
+    python: str
+    #: A folder (relative to the prefix) whose mtime changes when packages change.
+    watch: str = ""
+    details: dict[str, str] = field(default_factory=dict)
+
+
+#: Builds the environment into the given (empty) prefix, sending output to the sink.
+BuildFunction = Callable[[Path, OutputSink], Built]
+#: Captures the installed set of an existing prefix again (when a run changed it).
+FreezeFunction = Callable[[Path], tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class CacheRequest:
+    """One environment to build or reuse."""
+
+    key: str
+    manager: str
+    project_dir: Path
+    build: BuildFunction
+    freeze: FreezeFunction
+    #: True when an existing prefix still works (its interpreter's target exists...).
+    healthy: Callable[[Path], bool]
+    #: Lines shown before every use (e.g. conda packages a virtualenv cannot install).
+    notes: tuple[str, ...] = ()
+
+
+class CachedEnv:
+    """Prepares one cache entry and holds its shared lock for the rest of the process."""
+
+    def __init__(self, key: str) -> None:
+        self.entry = Entry(envs_root(), key)
+        self._lock: KeyLock | None = None
+
+    @property
+    def prefix(self) -> Path:
+        return self.entry.prefix
+
+    def prepare(self, request: CacheRequest, output: OutputSink) -> Prepared:
+        """Reuse the cached environment or build it (see the module docstring)."""
+        started = time.monotonic()
+        for note in request.notes:
+            output(f"mlproj: {note}\n")
+        if self._reusable(request):
+            lock = self.entry.lock(shared=True)
+            marker = self.entry.marker()
+            if marker is not None and request.healthy(self.prefix):
+                return self._reused(request, marker, lock, started)
+            lock.release()
+
+        def waiting() -> None:
+            output(f"mlproj: waiting for another mlproj to finish building env {request.key}\n")
+
+        lock = self.entry.lock(shared=False, on_wait=waiting)
+        try:
+            marker = self.entry.marker()
+            if marker is not None and request.healthy(self.prefix):
+                lock.downgrade()
+                return self._reused(request, marker, lock, started)
+            built = self._build(request, output, started)
+            lock.downgrade()
+        except BaseException:
+            lock.release()
+            raise
+        self._lock = lock
+        return built
+
+    def _reusable(self, request: CacheRequest) -> bool:
+        return self.entry.marker() is not None and request.healthy(self.prefix)
+
+    def _reused(
+        self, request: CacheRequest, marker: Marker, lock: KeyLock, started: float
+    ) -> Prepared:
+        self._lock = lock
+        self.entry.touch(request.project_dir)
+        installed = self.entry.installed()
+        if marker.watch and _mtime_ns(self.prefix / marker.watch) != marker.watch_mtime_ns:
+            # Something installed into the cached environment since it was built: record what is
+            # there now, not what the build left.
+            installed = request.freeze(self.prefix)
+        details = _details(marker.tool, marker.python, installed, created=False)
+        return Prepared(False, time.monotonic() - started, installed, details)
+
+    def _build(self, request: CacheRequest, output: OutputSink, started: float) -> Prepared:
+        self.entry.clear()  # whatever a killed build left behind
+        self.entry.folder.mkdir(parents=True)
+        log: list[str] = []
+
+        def tee(text: str) -> None:
+            log.append(text)
+            output(text)
+
+        try:
+            built = request.build(self.prefix, tee)
+            seconds = time.monotonic() - started
+            details = _details(built.tool, built.python, built.installed, created=True)
+            marker = Marker(
+                key=request.key,
+                manager=request.manager,
+                tool=built.tool,
+                python=built.python,
+                created=time.time(),
+                build_seconds=round(seconds, 3),
+                installed_count=len(built.installed),
+                installed_sha256=details["installed_sha256"],
+                watch=built.watch,
+                watch_mtime_ns=_mtime_ns(self.prefix / built.watch) if built.watch else 0,
+            )
+            self.entry.publish(marker, built.installed, "".join(log))
+            self.entry.touch(request.project_dir)
+        except BaseException:
+            self.entry.clear()  # nothing half-built stays in the cache
+            raise
+        details.update(built.details)
+        return Prepared(True, time.monotonic() - started, built.installed, details)
+
+
+def _details(
+    tool: str, python: str, installed: tuple[str, ...], *, created: bool
+) -> dict[str, str]:
+    text = "".join(f"{line}\n" for line in installed)
+    return {
+        "tool": tool,
+        "python": python,
+        "created": "true" if created else "false",
+        "installed": str(len(installed)),
+        "installed_sha256": hashlib.sha256(text.encode()).hexdigest(),
+    }
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0

@@ -1,0 +1,218 @@
+"""`--env-manager virtualenv` and `--env-manager uv`: cached Python virtual environments.
+
+* virtualenv: the ``virtualenv`` package creates the environment (with pip, as users expect),
+  uv installs into it when available (pip when ``MLPROJ_NO_UV=1`` or uv is missing).
+* uv: ``uv venv`` creates it and ``uv pip`` installs, the fastest path (no pip inside).
+
+The interpreter is one already on the machine that matches the requested version (see
+:mod:`mlproj.envs.interpreters`); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlproj.envs.base import EnvDescription, OutputSink, Prepared
+from mlproj.envs.builds import Built, CachedEnv, CacheRequest
+from mlproj.envs.interpreters import Interpreter, current_interpreter, find_interpreter
+from mlproj.envs.keys import environment_key
+from mlproj.envs.requirements import install_args, python_requirements, referenced_paths
+from mlproj.envs.tools import capture, find_uv, run_step, uv_disabled
+from mlproj.envs.versions import PythonRequest, parse_python_request
+from mlproj.errors import EnvError, ProjectError
+from mlproj.spec.model import Project
+
+
+def choose_tool(manager: str) -> tuple[str, str | None]:
+    """("uv" or "pip", the uv executable) for a manager.
+
+    Raises:
+        EnvError: The uv manager was asked for but uv is missing or disabled.
+    """
+    uv = find_uv()
+    if manager == "uv":
+        if uv_disabled():
+            raise EnvError(
+                "--env-manager uv while MLPROJ_NO_UV=1 disables uv; unset MLPROJ_NO_UV or use "
+                "--env-manager virtualenv"
+            )
+        if uv is None:
+            raise EnvError(
+                "--env-manager uv: uv is not installed (mlproj's `uv` dependency is missing and "
+                "there is no uv on PATH); run `pip install uv` or use --env-manager virtualenv"
+            )
+        return "uv", uv
+    if uv is not None and not uv_disabled():
+        return "uv", uv
+    return "pip", None
+
+
+class PythonEnvironment:
+    """A cached virtual environment built from python_env.yaml, conda YAML or requirements.txt."""
+
+    def __init__(self, project: Project, manager: str) -> None:
+        self.manager = manager
+        self._project = project
+        self._reqs = python_requirements(project, manager)
+        self._tool, self._uv = choose_tool(manager)
+        self._request = self._python_request()
+        self._key: str | None = None
+        self._cache: CachedEnv | None = None
+
+    def _python_request(self) -> PythonRequest | None:
+        if self._reqs.python is None:
+            return None
+        try:
+            return parse_python_request(self._reqs.python)
+        except ValueError as exc:
+            raise ProjectError(f"{self._reqs.where}: python: {exc}") from None
+
+    def key(self) -> str:
+        if self._key is None:
+            reqs = self._reqs
+            python = reqs.python or current_interpreter().version_text
+            parts = {"manager": self.manager, "tool": self._tool, "python": python}
+            lines = (*reqs.build_dependencies, *reqs.dependencies)
+            try:
+                references = referenced_paths(lines, reqs.base_dir)
+            except EnvError as exc:
+                raise ProjectError(f"{reqs.where}: dependencies: {exc.message}") from None
+            if reqs.file is None:
+                parts["dependencies"] = "\n".join(lines)
+            self._key = environment_key(parts, reqs.file, references)
+        return self._key
+
+    def _cached(self) -> CachedEnv:
+        if self._cache is None:
+            self._cache = CachedEnv(self.key())
+        return self._cache
+
+    @property
+    def prefix(self) -> Path:
+        return self._cached().prefix
+
+    def python(self) -> str:
+        return str(self.prefix / "bin" / "python")
+
+    def prepare(self, output: OutputSink) -> Prepared:
+        request = CacheRequest(
+            key=self.key(),
+            manager=self.manager,
+            project_dir=self._project.directory,
+            build=self._build,
+            freeze=self._freeze,
+            healthy=lambda prefix: (prefix / "bin" / "python").exists(),  # follows the symlink
+            notes=self._notes(),
+        )
+        return self._cached().prepare(request, output)
+
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        return list(argv)  # PATH puts the environment's bin/ first; nothing to wrap
+
+    def variables(self) -> dict[str, str]:
+        bin_dir = str(self.prefix / "bin")
+        path = os.environ.get("PATH", "")
+        return {"VIRTUAL_ENV": str(self.prefix), "PATH": f"{bin_dir}{os.pathsep}{path}"}
+
+    def describe(self) -> EnvDescription:
+        python = self._reqs.python or current_interpreter().version_text
+        return EnvDescription(self.manager, self.key(), {"tool": self._tool, "python": python})
+
+    def _notes(self) -> tuple[str, ...]:
+        dropped = self._reqs.dropped
+        if not dropped:
+            return ()
+        return (
+            f"warning: {self._reqs.where}: conda packages {', '.join(dropped)} are not installed "
+            f"by --env-manager {self.manager} (it uses the python pin and the pip: section); "
+            "run with --env-manager conda to install them",
+        )
+
+    # Building -------------------------------------------------------------------------------
+
+    def _interpreter(self) -> Interpreter:
+        if self._request is None:
+            return current_interpreter()
+        where = f"{self._reqs.where}: python"
+        return find_interpreter(self._request, where=where, uv=self._uv)
+
+    def _build(self, prefix: Path, output: OutputSink) -> Built:
+        interpreter = self._interpreter()
+        output(
+            f"mlproj: building {self.manager} env {self.key()} with Python "
+            f"{interpreter.version_text} ({interpreter.path}), installing with {self._tool}\n"
+        )
+        self._create(prefix, interpreter, output)
+        for what, lines in (
+            ("installing build_dependencies", self._reqs.build_dependencies),
+            ("installing dependencies", self._reqs.dependencies),
+        ):
+            args = install_args(lines)
+            if args:
+                run_step(
+                    what,
+                    self._install_argv(prefix, args),
+                    output,
+                    cwd=self._project.directory,
+                    env=_tool_env(),
+                )
+        installed = self._freeze(prefix)
+        site = next(iter(sorted(prefix.glob("lib/python*/site-packages"))), None)
+        watch = str(site.relative_to(prefix)) if site else ""
+        return Built(installed, self._tool, interpreter.version_text, watch)
+
+    def _create(self, prefix: Path, interpreter: Interpreter, output: OutputSink) -> None:
+        started = time.monotonic()
+        if self.manager == "uv":
+            assert self._uv is not None  # choose_tool guarantees uv for the uv manager
+            argv = [self._uv, "venv", "--python", interpreter.path, str(prefix)]
+            run_step("uv venv", argv, output, cwd=prefix.parent, env=_tool_env())
+            return
+        _virtualenv(prefix, interpreter)
+        output(f"created virtualenv {prefix} in {time.monotonic() - started:.2f} s\n")
+
+    def _install_argv(self, prefix: Path, args: list[str]) -> list[str]:
+        python = str(prefix / "bin" / "python")
+        if self._uv is not None:
+            return [self._uv, "pip", "install", "--python", python, *args]
+        return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", *args]
+
+    def _freeze(self, prefix: Path) -> tuple[str, ...]:
+        python = str(prefix / "bin" / "python")
+        if self._uv is not None:
+            argv = [self._uv, "pip", "freeze", "--python", python]
+        else:
+            argv = [python, "-m", "pip", "freeze", "--disable-pip-version-check"]
+        text = capture("recording the installed packages", argv, env=_tool_env())
+        return tuple(line for line in text.splitlines() if line.strip())
+
+
+def _virtualenv(prefix: Path, interpreter: Interpreter) -> None:
+    """Create a virtualenv with pip (in-process: it saves a second interpreter start-up).
+
+    Raises:
+        EnvError: virtualenv could not create it (the message says why).
+    """
+    from virtualenv import cli_run
+
+    args = [str(prefix), "--python", interpreter.path, "--no-setuptools", "--no-periodic-update"]
+    try:
+        cli_run([*args, "--quiet"], setup_logging=False)
+    except (Exception, SystemExit) as exc:  # virtualenv reports failures with many types
+        raise EnvError(
+            f"virtualenv could not create {prefix} with {interpreter.path}: {exc}; "
+            "check that this Python works, or try --env-manager uv"
+        ) from None
+
+
+def _tool_env() -> dict[str, str]:
+    """The installers' environment: the caller's, never downloading a Python behind our back."""
+    env = dict(os.environ)
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    for name in ("VIRTUAL_ENV", "CONDA_PREFIX", "PYTHONHOME"):
+        env.pop(name, None)  # an active environment of the caller must not be the target
+    return env
