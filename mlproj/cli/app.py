@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlproj import __version__
+from mlproj.cli.envs import envs_app
 
 
 def _typer(help_text: str) -> typer.Typer:
@@ -29,6 +30,7 @@ runs_app = _typer("Query and manage recorded runs.")
 experiments_app = _typer("List and create experiments.")
 app.add_typer(runs_app, name="runs")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(envs_app, name="envs")
 
 TrackingUri = Annotated[
     Optional[str],  # noqa: UP045 - typer inspects annotations at runtime on Python 3.10

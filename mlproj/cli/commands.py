@@ -135,8 +135,14 @@ def runs_show_command(run_id: str, *, as_json: bool, tracking_uri: str | None) -
     """`mlproj runs show`."""
     from mlproj.cli import render
 
-    run = _store(tracking_uri).get_run(run_id)
-    sys.stdout.write(render.run_json(run) if as_json else render.run_text(run))
+    store = _store(tracking_uri)
+    run = store.get_run(run_id)
+    if as_json:
+        sys.stdout.write(render.run_json(run))
+        return 0
+    saved = store.run_dir(run.run_id) / "installed.txt"  # runner.INSTALLED_FILE
+    installed = saved.read_text().splitlines() if saved.is_file() else []
+    sys.stdout.write(render.run_text(run, installed))
     return 0
 
 

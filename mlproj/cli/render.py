@@ -60,7 +60,7 @@ def run_object(run: Run) -> dict[str, Any]:
             "dirty": run.source_dirty,
             "subdir": run.source_subdir,
         },
-        "env": {"manager": run.env_manager, "key": run.env_key},
+        "env": {"manager": run.env_manager, "key": run.env_key, "details": env_details(run)},
         "params": dict(run.params),
         "metrics": dict(run.metrics),
         "tags": dict(run.tags),
@@ -69,6 +69,12 @@ def run_object(run: Run) -> dict[str, Any]:
         "host": run.host,
         "mlproj_version": run.mlproj_version,
     }
+
+
+def env_details(run: Run) -> dict[str, str]:
+    """The ``mlproj.env.*`` tags of a run without their prefix (tool, python, installed...)."""
+    prefix = "mlproj.env."
+    return {k[len(prefix) :]: v for k, v in sorted(run.tags.items()) if k.startswith(prefix)}
 
 
 def _dump(value: object) -> str:
@@ -145,7 +151,8 @@ def runs_table(runs: Sequence[Run]) -> str:
     return table(header, rows)
 
 
-def run_text(run: Run) -> str:
+def run_text(run: Run, installed: Sequence[str] = ()) -> str:
+    """`runs show`: the run, then ``installed`` (the installed set saved with it), if any."""
     obj = run_object(run)
     lines = [
         f"run          {run.run_id}",
@@ -163,11 +170,18 @@ def run_text(run: Run) -> str:
         dirty = " (dirty)" if run.source_dirty else ""
         lines.append(f"commit       {run.source_commit}{dirty}")
     lines.append(f"env          {run.env_manager}" + (f" {run.env_key}" if run.env_key else ""))
+    details = env_details(run)
+    facts = [f"{k} {details[k]}" for k in ("tool", "python", "installed") if k in details]
+    if facts:
+        lines.append(f"             {', '.join(facts)}")
     lines.append(f"artifacts    {obj['artifact_uri']}")
     lines.append(f"by           {run.user}@{run.host}, mlproj {run.mlproj_version}")
     for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
         lines.append(f"{title}:" + ("" if values else " -"))
         lines.extend(f"  {key} = {_number(value)}" for key, value in sorted(values.items()))
+    if installed:
+        lines.append(f"installed ({len(installed)}):")
+        lines.extend(f"  {line}" for line in installed)
     return "\n".join(lines) + "\n"
 
 

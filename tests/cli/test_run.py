@@ -35,7 +35,8 @@ def test_run_example_records_params_as_typed(mlproj):
     assert run["params"]["epochs"] == "50"
     assert run["params"]["label"] == "baseline"  # defaults are recorded too
     assert run["entry_point"] == "main"
-    assert run["env"] == {"manager": "local", "key": None}
+    assert (run["env"]["manager"], run["env"]["key"]) == ("local", None)
+    assert "python" in run["env"]["details"]
     assert run["source"]["uri"] == str(LINEAR)
     assert run["end_time"] is not None
     jsonschema.validate(run, RUN_SCHEMA)
