@@ -151,7 +151,7 @@ def _details(
         "tool": tool,
         "python": python,
         "created": "true" if created else "false",
-        "installed": str(len(installed)),
+        "installed": str(sum(1 for line in installed if not line.startswith(("#", "@")))),
         "installed_sha256": hashlib.sha256(text.encode()).hexdigest(),
     }
 

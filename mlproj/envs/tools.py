@@ -7,6 +7,7 @@ the package is missing. ``MLPROJ_NO_UV=1`` makes the virtualenv manager use pip 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,7 +45,7 @@ def run_step(
     Raises:
         EnvError: The step exited non-zero (the last lines of its output are the details).
     """
-    output(f"$ {' '.join(argv)}\n")
+    output(f"$ {shlex.join(argv)}\n")
     result = stream_tool(argv, output, cwd=cwd, env=env)
     if result.ok:
         return
