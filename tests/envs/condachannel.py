@@ -107,7 +107,7 @@ def build_channel(folder: Path, packages: list[Package]) -> Path:
         (noarch / package.filename).write_bytes(data)
         record = package.index()
         record.update(
-            md5=hashlib.md5(data).hexdigest(),  # noqa: S324 - conda's repodata format
+            md5=hashlib.md5(data).hexdigest(),  # conda's repodata format lists md5
             sha256=hashlib.sha256(data).hexdigest(),
             size=len(data),
         )
@@ -164,7 +164,7 @@ def python_shim(base: str, version: str) -> Package:
         "python",
         version,
         files=(
-            ("pyvenv.cfg", f"home = {home}\ninclude-system-site-packages = false\nversion = {version}\n"),
+            ("pyvenv.cfg", f"home = {home}\ninclude-system-site-packages = false\n"),
             (f"lib/python{short}/site-packages/mlproj-shim.txt", "site-packages of the shim\n"),
         ),
         links=(("bin/python", base), ("bin/python3", base)),
