@@ -155,8 +155,13 @@ class CondaEnvironment:
             )
         if self._uv is not None:
             argv = [self._uv, "pip", "install", "--python", str(python), *args]
-        else:
+        elif (prefix / "bin" / "pip").exists():
             argv = [str(python), "-m", "pip", "install", "--disable-pip-version-check", *args]
+        else:
+            raise EnvError(
+                f"{self._file.name}: the pip: section needs pip in the environment when uv is "
+                "not used (MLPROJ_NO_UV=1); add pip to dependencies"
+            )
         run_step("installing the pip: section", argv, output, cwd=self._project.directory)
 
     def _installed(self, prefix: Path) -> tuple[str, ...]:
