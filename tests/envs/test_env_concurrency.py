@@ -36,7 +36,7 @@ def test_parallel_runs_of_a_new_environment_build_it_once(tmp_path, mlproj, stor
     uv_cache = str(tmp_path / "uv-cache")  # no wheel of countpkg cached from elsewhere
     runs = [start_run(project, store_dir, UV_CACHE_DIR=uv_cache) for _ in range(PARALLEL)]
     outputs = [run.communicate(timeout=600) for run in runs]
-    for run, (stdout, stderr) in zip(runs, outputs):
+    for run, (stdout, stderr) in zip(runs, outputs, strict=True):
         assert run.returncode == 0, stderr
         assert stdout == "42\n"
     assert len(counter.read_text().splitlines()) == 1  # the package was built exactly once
@@ -68,7 +68,7 @@ def test_sigkill_during_build_leaves_nothing_reusable_then_rebuilds(
     project = counting_project(tmp_path / "project", counter, flag)
     uv_cache = str(tmp_path / "uv-cache")
     runner = start_run(project, store_dir, UV_CACHE_DIR=uv_cache)
-    wait_for(lambda: counter.exists())  # the build is under way, inside the installer
+    wait_for(counter.exists)  # the build is under way, inside the installer
     entry = cache_entries(cache)[0]
     assert (entry / "env" / "bin" / "python").exists()
     os.kill(runner.pid, signal.SIGKILL)
@@ -97,7 +97,7 @@ def test_ctrl_c_during_build_records_killed_and_cleans_up(tmp_path, mlproj, stor
     flag.touch()
     project = counting_project(tmp_path / "project", counter, flag)
     runner = start_run(project, store_dir, UV_CACHE_DIR=str(tmp_path / "uv-cache"))
-    wait_for(lambda: counter.exists())
+    wait_for(counter.exists)
     runner.send_signal(signal.SIGINT)
     _, stderr = runner.communicate(timeout=120)
     flag.unlink()
