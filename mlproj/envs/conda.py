@@ -38,11 +38,14 @@ class CondaEnvironment:
 
     def __init__(self, project: Project) -> None:
         if project.env.kind is not EnvKind.CONDA or project.env.file is None:
-            declared = project.env.kind.value
+            declared = {
+                EnvKind.DOCKER: "declares docker_env (use --env-manager docker)",
+                EnvKind.PYTHON_ENV: "declares python_env (use --env-manager virtualenv or uv)",
+                EnvKind.NONE: "has none (use --env-manager local, virtualenv or uv)",
+            }[project.env.kind]
             raise EnvError(
-                f"--env-manager conda needs a conda YAML (conda_env, or conda.yaml in the "
-                f"project); this project declares {declared}: use --env-manager "
-                f"{'docker' if declared == 'docker' else 'virtualenv'} or local"
+                "--env-manager conda needs a conda YAML (conda_env in the MLproject, or "
+                f"conda.yaml in the project); this project {declared}"
             )
         self._project = project
         self._file = project.env.file

@@ -131,9 +131,9 @@ def test_missing_source_folder(mlproj, tmp_path):
     assert_clean_failure(mlproj, result, 114, "nope")
 
 
-def test_env_manager_not_available_yet_is_an_error_not_a_fallback(mlproj):
+def test_env_manager_that_does_not_fit_is_an_error_not_a_fallback(mlproj):
     result = mlproj("run", str(LINEAR), "--env-manager", "conda")
-    assert_clean_failure(mlproj, result, 115, "conda", "--env-manager local")
+    assert_clean_failure(mlproj, result, 115, "needs a conda YAML", "--env-manager local")
     unknown = mlproj("run", str(LINEAR), "--env-manager", "pyenv")
     assert_clean_failure(mlproj, unknown, 112, "pyenv")
 

@@ -151,7 +151,7 @@ def test_conda_manager_needs_a_conda_file(mlproj):
     result = mlproj("run", str(EXAMPLES / "local_package"), "--env-manager", "conda")
     assert result.returncode == 115
     assert "needs a conda YAML" in result.stderr
-    assert "python_env" in result.stderr
+    assert "declares python_env (use --env-manager virtualenv or uv)" in result.stderr
 
 
 def test_conda_python_comes_from_the_channel(mlproj, write_project, channel, cache):
