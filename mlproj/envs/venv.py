@@ -11,6 +11,7 @@ The interpreter is one already on the machine that matches the requested version
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,19 +147,9 @@ class PythonEnvironment:
             f"{interpreter.version_text} ({interpreter.path}), installing with {self._tool}\n"
         )
         self._create(prefix, interpreter, output)
-        for what, lines in (
-            ("installing build_dependencies", self._reqs.build_dependencies),
-            ("installing dependencies", self._reqs.dependencies),
-        ):
-            args = install_args(lines)
-            if args:
-                run_step(
-                    what,
-                    self._install_argv(prefix, args),
-                    output,
-                    cwd=self._project.directory,
-                    env=_tool_env(),
-                )
+        for what, args in self._install_steps():
+            argv = self._install_argv(prefix, args)
+            run_step(what, argv, output, cwd=self._project.directory, env=_tool_env())
         installed = self._freeze(prefix)
         site = next(iter(sorted(prefix.glob("lib/python*/site-packages"))), None)
         watch = str(site.relative_to(prefix)) if site else ""
@@ -171,8 +162,19 @@ class PythonEnvironment:
             argv = [self._uv, "venv", "--python", interpreter.path, str(prefix)]
             run_step("uv venv", argv, output, cwd=prefix.parent, env=_tool_env())
             return
-        _virtualenv(prefix, interpreter)
+        # With uv, pip comes from uv's cache with the build dependencies (faster than seeding).
+        _virtualenv(prefix, interpreter, seed_pip=self._uv is None)
         output(f"created virtualenv {prefix} in {time.monotonic() - started:.2f} s\n")
+
+    def _install_steps(self) -> list[tuple[str, list[str]]]:
+        """(what, installer arguments): build_dependencies first, then dependencies."""
+        build = install_args(self._reqs.build_dependencies)
+        deps = install_args(self._reqs.dependencies)
+        if self.manager == "virtualenv" and self._uv is not None and not _names_pip(build):
+            # A virtualenv has pip, whoever installs into it; one installer call when possible.
+            (build if build else deps).insert(0, "pip")
+        steps = [("installing build_dependencies", build), ("installing dependencies", deps)]
+        return [(what, args) for what, args in steps if args]
 
     def _install_argv(self, prefix: Path, args: list[str]) -> list[str]:
         python = str(prefix / "bin" / "python")
@@ -190,15 +192,20 @@ class PythonEnvironment:
         return tuple(line for line in text.splitlines() if line.strip())
 
 
-def _virtualenv(prefix: Path, interpreter: Interpreter) -> None:
-    """Create a virtualenv with pip (in-process: it saves a second interpreter start-up).
+def _names_pip(args: list[str]) -> bool:
+    return any(re.match(r"^pip(\s*[=<>!~;\[]|$)", arg.strip().lower()) for arg in args)
+
+
+def _virtualenv(prefix: Path, interpreter: Interpreter, *, seed_pip: bool) -> None:
+    """Create a virtualenv (in-process: it saves a second interpreter start-up).
 
     Raises:
         EnvError: virtualenv could not create it (the message says why).
     """
     from virtualenv import cli_run
 
-    args = [str(prefix), "--python", interpreter.path, "--no-setuptools", "--no-periodic-update"]
+    args = [str(prefix), "--python", interpreter.path, "--no-periodic-update"]
+    args.extend(["--no-setuptools"] if seed_pip else ["--no-seed"])
     try:
         cli_run([*args, "--quiet"], setup_logging=False)
     except (Exception, SystemExit) as exc:  # virtualenv reports failures with many types
