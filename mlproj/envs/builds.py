@@ -18,6 +18,7 @@ from pathlib import Path
 
 from mlproj.envs.base import OutputSink, Prepared
 from mlproj.envs.cache import Entry, KeyLock, Marker, envs_root
+from mlproj.errors import EnvError
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,21 @@ class CachedEnv:
         return self.entry.prefix
 
     def prepare(self, request: CacheRequest, output: OutputSink) -> Prepared:
-        """Reuse the cached environment or build it (see the module docstring)."""
+        """Reuse the cached environment or build it (see the module docstring).
+
+        Raises:
+            EnvError: The build failed, or the cache folder cannot be written.
+        """
+        try:
+            return self._prepare(request, output)
+        except OSError as exc:
+            where = exc.filename or self.entry.root
+            raise EnvError(
+                f"environment cache: {exc.strerror or exc} ({where}); free some space or set "
+                "MLPROJ_CACHE_DIR to a writable folder"
+            ) from None
+
+    def _prepare(self, request: CacheRequest, output: OutputSink) -> Prepared:
         started = time.monotonic()
         for note in request.notes:
             output(f"mlproj: {note}\n")

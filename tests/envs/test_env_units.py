@@ -203,3 +203,45 @@ def test_prune_older_than_uses_last_use(cache):
     result = prune_envs(older_than=parse_duration("30d"))
     assert [key for key, _ in result.removed] == ["d" * 16]
     assert fresh.marker() is not None
+
+
+def test_envs_commands(mlproj, cache):
+    root = env_cache.envs_root()
+    fake_env(root, "f" * 16)
+    fake_env(root, "0" * 16, complete=False)
+    listed = mlproj("envs", "list")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == [
+        "KEY",
+        "MANAGER",
+        "TOOL",
+        "PYTHON",
+        "SIZE",
+        "LAST",
+        "USED",
+        "STATE",
+        "PROJECTS",
+    ]
+    assert any(line.startswith("f" * 16) and "virtualenv" in line for line in lines)
+    assert any(line.startswith("0" * 16) and "incomplete" in line for line in lines)
+    pruned = mlproj("envs", "prune")
+    assert pruned.returncode == 0
+    assert f"removed env {'0' * 16}" in pruned.stderr
+    assert "removed 1 environment(s)" in pruned.stderr
+    assert mlproj("envs", "prune", "--all").returncode == 0
+    assert mlproj("envs", "list").stdout.startswith("no cached environments in ")
+    bad = mlproj("envs", "prune", "--older-than", "soon")
+    assert bad.returncode == 112
+    assert "not a duration" in bad.stderr
+
+
+def test_unwritable_cache_is_an_environment_error(mlproj, write_project, tmp_path):
+    project = write_project({"python_env.yaml": "dependencies: []\n", "main.py": ""})
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = mlproj("run", str(project), "-e", "main.py", MLPROJ_CACHE_DIR=str(blocker / "cache"))
+    assert result.returncode == 115
+    assert "environment cache: Not a directory" in result.stderr
+    assert "MLPROJ_CACHE_DIR" in result.stderr
+    assert mlproj("runs", "list", "--json").json()[0]["status"] == "FAILED"
