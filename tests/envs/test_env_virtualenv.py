@@ -191,3 +191,15 @@ def test_editing_requirements_builds_a_new_environment(mlproj, write_project, ca
     assert broken.returncode == 115
     assert len(cache_entries(cache)) == 1  # the good one is kept, the failed one left nothing
     assert run_json(mlproj, newest(mlproj)["run_id"])["status"] == "FAILED"
+
+
+def test_project_without_env_file_installs_its_requirements_txt(mlproj, write_project, cache):
+    project = write_project(
+        {"requirements.txt": "six\n", "t.py": "import six\nprint('six', six.__version__)\n"}
+    )
+    result = mlproj("run", str(project), "-e", "t.py", "--env-manager", "virtualenv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("six 1.")
+    (project / "requirements.txt").write_text("six>=1.0\n")
+    assert mlproj("run", str(project), "-e", "t.py", "--env-manager", "virtualenv").returncode == 0
+    assert len(cache_entries(cache)) == 2  # the edited requirements.txt decided a new env
