@@ -28,7 +28,7 @@ class Built:
     installed: tuple[str, ...]
     tool: str
     python: str
-    #: A folder (relative to the prefix) whose mtime changes when packages change.
+    #: A folder (relative to the prefix) whose entries change when packages change.
     watch: str = ""
     details: dict[str, str] = field(default_factory=dict)
 
@@ -117,7 +117,7 @@ class CachedEnv:
         self._lock = lock
         self.entry.touch(request.project_dir)
         installed = self.entry.installed()
-        if marker.watch and _mtime_ns(self.prefix / marker.watch) != marker.watch_mtime_ns:
+        if marker.watch and folder_signature(self.prefix / marker.watch) != marker.watch_signature:
             # Something installed into the cached environment since it was built: record what is
             # there now, not what the build left.
             installed = request.freeze(self.prefix)
@@ -147,7 +147,7 @@ class CachedEnv:
                 installed_count=len(built.installed),
                 installed_sha256=details["installed_sha256"],
                 watch=built.watch,
-                watch_mtime_ns=_mtime_ns(self.prefix / built.watch) if built.watch else 0,
+                watch_signature=folder_signature(self.prefix / built.watch) if built.watch else "",
             )
             self.entry.publish(marker, built.installed, "".join(log))
             self.entry.touch(request.project_dir)
@@ -171,8 +171,12 @@ def _details(
     }
 
 
-def _mtime_ns(path: Path) -> int:
+def folder_signature(folder: Path) -> str:
+    """A digest of a folder's entry names (site-packages, conda-meta): it changes when a package
+    is installed or removed, and not when Python writes bytecode caches."""
     try:
-        return os.stat(path).st_mtime_ns
+        entries = os.listdir(folder)
+        names = sorted(n for n in entries if n != "__pycache__" and not n.startswith("."))
     except OSError:
-        return 0
+        return ""
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()

@@ -59,9 +59,10 @@ class Marker:
     build_seconds: float
     installed_count: int
     installed_sha256: str
-    #: A folder (relative to the prefix) whose mtime changes when packages are added or removed.
+    #: A folder (relative to the prefix) whose entries change when packages are added or removed,
+    #: and a digest of those entries when the environment was built.
     watch: str = ""
-    watch_mtime_ns: int = 0
+    watch_signature: str = ""
 
     @classmethod
     def read(cls, path: Path) -> Marker | None:

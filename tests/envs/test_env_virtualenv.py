@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import jsonschema
@@ -203,3 +204,19 @@ def test_project_without_env_file_installs_its_requirements_txt(mlproj, write_pr
     (project / "requirements.txt").write_text("six>=1.0\n")
     assert mlproj("run", str(project), "-e", "t.py", "--env-manager", "virtualenv").returncode == 0
     assert len(cache_entries(cache)) == 2  # the edited requirements.txt decided a new env
+
+
+def test_installing_into_a_cached_env_is_seen_by_the_next_run(mlproj, write_project, cache):
+    from mlproj.envs.tools import find_uv
+
+    project = write_project({"python_env.yaml": "dependencies: [six]\n", "main.py": ""})
+    assert mlproj("run", str(project), "-e", "main.py", "--env-manager", "uv").returncode == 0
+    before = newest(mlproj)["env"]["details"]
+    python = cache_entries(cache)[0] / "env" / "bin" / "python"
+    greetlib = str(LOCAL / "greetlib")
+    subprocess.run([find_uv(), "pip", "install", "--python", str(python), greetlib], check=True)
+    assert mlproj("run", str(project), "-e", "main.py", "--env-manager", "uv").returncode == 0
+    after = newest(mlproj)
+    assert after["env"]["details"]["created"] == "false"
+    assert after["env"]["details"]["installed_sha256"] != before["installed_sha256"]
+    assert "greetlib" in mlproj("runs", "show", after["run_id"]).stdout
