@@ -52,11 +52,12 @@ class CondaEnvironment:
         self._spec = load_conda_env(self._file)
         self._tool = find_conda_tool()
         self._uv = None if uv_disabled() else find_uv()
-        self._channels = [
-            url
-            for channel in self._spec.channels
-            for url in channel_url(channel, project.directory)
-        ]
+        try:
+            self._channels = [
+                url for ch in self._spec.channels for url in channel_url(ch, project.directory)
+            ]
+        except EnvError as exc:
+            raise EnvError(f"{self._file.name}: {exc.message}") from None
         self._key: str | None = None
         self._cache: CachedEnv | None = None
 
@@ -120,11 +121,15 @@ class CondaEnvironment:
         output(f"mlproj: building conda env {self.key()} from {self._file.name} with {tool}\n")
         if self._tool == "py-rattler":
             packages = cache_dir() / "conda-pkgs"
-            rattler_create(self._channels, list(self._spec.dependencies), prefix, packages, output)
+            specs = list(self._spec.dependencies)
+            try:
+                rattler_create(self._channels, specs, prefix, packages, output)
+            except EnvError as exc:
+                raise EnvError(f"{self._file.name}: {exc.message}", details=exc.details) from None
             self._install_pip(prefix, output)
         else:
             run_step(
-                f"{self._tool_name()} create",
+                f"{self._file.name}: {tool} create",
                 self._create_argv(prefix),
                 output,
                 cwd=self._project.directory,
@@ -165,7 +170,8 @@ class CondaEnvironment:
                 f"{self._file.name}: the pip: section needs pip in the environment when uv is "
                 "not used (MLPROJ_NO_UV=1); add pip to dependencies"
             )
-        run_step("installing the pip: section", argv, output, cwd=self._project.directory)
+        what = f"{self._file.name}: installing the pip: section"
+        run_step(what, argv, output, cwd=self._project.directory)
 
     def _installed(self, prefix: Path) -> tuple[str, ...]:
         lines = explicit_list(prefix)

@@ -51,9 +51,9 @@ def run_step(
         return
     tail = tuple(line for line in result.stdout.splitlines() if line.strip())
     raise EnvError(
-        f"{what} failed ({Path(argv[0]).name} exited {result.returncode}); the last "
-        f"{min(len(tail), TAIL_LINES)} lines of its output follow, the whole log is saved "
-        "with the run (env-build.log)",
+        f"{what} failed ({Path(argv[0]).name} exited {result.returncode}); fix what the last "
+        f"{min(len(tail), TAIL_LINES)} lines of its output below point at (the whole log is "
+        "saved with the run as env-build.log)",
         details=tail,
     )
 

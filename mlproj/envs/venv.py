@@ -149,7 +149,8 @@ class PythonEnvironment:
         self._create(prefix, interpreter, output)
         for what, args in self._install_steps():
             argv = self._install_argv(prefix, args)
-            run_step(what, argv, output, cwd=self._project.directory, env=_tool_env())
+            where = f"{self._reqs.where}: {what}"
+            run_step(where, argv, output, cwd=self._project.directory, env=_tool_env())
         installed = self._freeze(prefix)
         site = next(iter(sorted(prefix.glob("lib/python*/site-packages"))), None)
         watch = str(site.relative_to(prefix)) if site else ""

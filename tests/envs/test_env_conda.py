@@ -110,7 +110,7 @@ def test_unreachable_channels(mlproj, write_project, cache, channels, needles):
     project = write_project({"conda.yaml": f"channels: {channels}\ndependencies: [x]\n"})
     (project / "main.sh").write_text("echo hi\n")
     result = mlproj("run", str(project), "-e", "main.sh", timeout=300)
-    assert_env_failure(mlproj, cache, result, *needles)
+    assert_env_failure(mlproj, cache, result, "error: conda.yaml: ", *needles)
 
 
 def test_unsolvable_spec_names_the_package(mlproj, write_project, cache, channel):
@@ -119,7 +119,7 @@ def test_unsolvable_spec_names_the_package(mlproj, write_project, cache, channel
     )
     (project / "main.sh").write_text("echo hi\n")
     result = mlproj("run", str(project), "-e", "main.sh")
-    assert_env_failure(mlproj, cache, result, "conda solve failed", "mlproj-greeting")
+    assert_env_failure(mlproj, cache, result, "conda.yaml: conda solve failed", "mlproj-greeting")
     run = newest(mlproj)
     assert (run["status"], run["exit_code"]) == ("FAILED", 115)
 

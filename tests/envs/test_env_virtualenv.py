@@ -141,7 +141,11 @@ def test_unresolvable_requirement_shows_the_tools_output(mlproj, write_project, 
     for no_uv in ("", "1"):
         result = mlproj("run", str(project), "-e", "main.py", MLPROJ_NO_UV=no_uv, timeout=300)
         run = assert_env_failure(
-            mlproj, cache, result, "installing dependencies failed", "mlproj-no-such-package-xyz"
+            mlproj,
+            cache,
+            result,
+            "python_env.yaml: installing dependencies failed",
+            "mlproj-no-such-package-xyz",
         )
         log = (store_dir / "runs" / run["run_id"] / "env-build.log").read_text()
         assert "mlproj-no-such-package-xyz" in log
