@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ EXAMPLES = REPO / "example_projects"
 # Every `python -m mlproj` the tests start must run this checkout's code, whatever copy of mlproj
 # is installed (git worktrees, a stale editable install).
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+# Environments and clones built by tests go to a cache of this test session, never the user's.
+os.environ["MLPROJ_CACHE_DIR"] = tempfile.mkdtemp(prefix="mlproj-test-cache-")
 
 
 @dataclass(frozen=True)
