@@ -12,12 +12,12 @@ import getpass
 import os
 import signal
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from mlproj import __version__
-from mlproj.envs import Environment, OutputSink, Prepared, select_environment
+from mlproj.envs import Environment, OutputSink, Prepared, default_manager, select_environment
 from mlproj.errors import MlprojError, ProjectError, Terminated
 from mlproj.process import ProcessOutcome, ProcessRequest, supervise
 from mlproj.sources import ResolvedSource, resolve_source
@@ -25,8 +25,12 @@ from mlproj.spec.command import display_command, file_entry_point, render_comman
 from mlproj.spec.load import load_project
 from mlproj.spec.model import EntryPoint, Project
 from mlproj.spec.params import ResolvedParams, resolve_params
+from mlproj.tracking.location import resolve_location
 from mlproj.tracking.models import NewRun, Run, RunStatus
 from mlproj.tracking.store import FAILURE_TAG, Store
+
+if TYPE_CHECKING:  # imported when a run uses docker: local runs do not pay for it
+    from mlproj.envs.docker import DockerEnvironment, DockerOptions
 
 DEFAULT_EXPERIMENT = "Default"
 #: Files of the run folder: the environment build output, and the installed set.
@@ -50,6 +54,8 @@ class RunRequest:
     tracking_uri: str | None = None
     strict_params: bool = False
     echo_output: bool = True
+    #: Docker options (-A, --build-image...); None when none was given.
+    docker: DockerOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +124,10 @@ def plan_run(request: RunRequest) -> RunPlan:
         caller_dir=request.caller_dir,
         strict=request.strict_params,
     )
-    environment = select_environment(project, request.env_manager)
+    docker = _docker(request, project)
+    environment = select_environment(project, request.env_manager, docker=docker)
+    if docker is not None and environment.manager == "docker":
+        params = _docker_env(environment).localize(entry, params)  # paths as the container sees
     argv = tuple(environment.wrap(render_command(entry, params, python=environment.python())))
     return RunPlan(
         request=request,
@@ -130,6 +139,28 @@ def plan_run(request: RunRequest) -> RunPlan:
         argv=argv,
         command=display_command(argv),
     )
+
+
+def _docker(request: RunRequest, project: Project) -> DockerOptions | None:
+    """The docker options, with where the caller and the store are (mounted, never copied)."""
+    if request.docker is None and (request.env_manager or default_manager(project)) != "docker":
+        return None
+    from mlproj.envs.docker import DockerOptions
+
+    store = resolve_location(request.tracking_uri, cwd=request.caller_dir)
+    return replace(
+        request.docker or DockerOptions(),
+        caller_dir=request.caller_dir,
+        store_db=store.db_path,
+        store_runs=store.runs_dir,
+    )
+
+
+def _docker_env(environment: Environment) -> DockerEnvironment:
+    from mlproj.envs.docker import DockerEnvironment
+
+    assert isinstance(environment, DockerEnvironment)  # manager == "docker"
+    return environment
 
 
 def _new_run(plan: RunPlan) -> NewRun:
@@ -164,15 +195,22 @@ def _user() -> str:
         return str(os.getuid())
 
 
+def run_variables(store: Store, run: Run) -> dict[str, str]:
+    """The run's identity, for the entry point to log into it."""
+    return {
+        "MLPROJ_RUN_ID": run.run_id,
+        "MLPROJ_TRACKING_URI": store.uri,
+        "MLPROJ_EXPERIMENT_ID": run.experiment_id,
+        "MLPROJ_ARTIFACT_DIR": run.artifact_uri,
+    }
+
+
 def child_environment(plan: RunPlan, store: Store, run: Run) -> dict[str, str]:
     """The entry point's environment: the caller's, the env kind's, and the run's identity."""
     env = dict(os.environ)
     env.update(plan.environment.variables())
     env.setdefault("PYTHONUNBUFFERED", "1")  # live logs from Python entry points through pipes
-    env["MLPROJ_RUN_ID"] = run.run_id
-    env["MLPROJ_TRACKING_URI"] = store.uri
-    env["MLPROJ_EXPERIMENT_ID"] = run.experiment_id
-    env["MLPROJ_ARTIFACT_DIR"] = run.artifact_uri
+    env.update(run_variables(store, run))
     return env
 
 
@@ -249,6 +287,8 @@ class _SavedOutput:
 
 
 def _run_entry_point(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> ProcessOutcome:
+    if plan.environment.manager == "docker":
+        return _run_container(plan, _docker_env(plan.environment), store, run, events)
     run_dir = store.run_dir(run.run_id)
     request = ProcessRequest(
         argv=plan.argv,
@@ -265,6 +305,34 @@ def _run_entry_point(plan: RunPlan, store: Store, run: Run, events: RunEvents) -
         events.run_failed_to_start(run, f"cannot start '{plan.argv[0]}': {exc.strerror}")
         code = 127 if isinstance(exc, FileNotFoundError) else 126
         return ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
+
+
+def _run_container(
+    plan: RunPlan, env: DockerEnvironment, store: Store, run: Run, events: RunEvents
+) -> ProcessOutcome:
+    """Run the entry point in a container (docker backend), as the environment configures it."""
+    from mlproj.backends.docker import ContainerRequest, run_container
+
+    spec = env.container_run(plan.argv, run_variables(store, run))
+    run_dir = store.run_dir(run.run_id)
+    request = ContainerRequest(
+        image=spec.image,
+        command=spec.command,
+        options=spec.options,
+        stdout_log=run_dir / "stdout.log",
+        stderr_log=run_dir / "stderr.log",
+        echo=plan.request.echo_output,
+        keep=spec.keep,
+        labels={"mlproj.run_id": run.run_id},
+    )
+
+    def created(container_id: str) -> None:
+        store.set_tags(run.run_id, {"mlproj.env.container_id": container_id})
+
+    outcome = run_container(request, on_created=created)
+    if outcome.start_error is not None:
+        events.run_failed_to_start(run, outcome.start_error)
+    return ProcessOutcome(outcome.exit_code, outcome.interrupted_by, outcome.duration)
 
 
 def _status_of(outcome: ProcessOutcome) -> tuple[RunStatus, int]:

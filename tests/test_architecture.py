@@ -29,6 +29,17 @@ FORBIDDEN = {
         "mlproj.runner",
         "mlproj.cli",
     ],
+    # The Docker API gateway, shared by envs/docker.py (images) and backends/docker.py (containers).
+    "mlproj.dockerapi": [
+        "mlproj.spec",
+        "mlproj.tracking",
+        "mlproj.envs",
+        "mlproj.backends",
+        "mlproj.sources",
+        "mlproj.runner",
+        "mlproj.cli",
+        "mlproj.process",
+    ],
     "mlproj.spec": [
         "mlproj.tracking",
         "mlproj.envs",

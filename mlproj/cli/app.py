@@ -96,9 +96,30 @@ def run(
         bool,
         typer.Option("-q", "--quiet", help="No mlproj messages; the entry point's output only."),
     ] = False,
+    docker_args: Annotated[
+        Optional[list[str]],  # noqa: UP045 - see TrackingUri
+        typer.Option(
+            "-A",
+            "--docker-args",
+            help="Docker option NAME[=VALUE] for docker_env projects (repeatable), "
+            "e.g. -A gpus=all -A shm-size=1g.",
+            metavar="NAME[=VALUE]",
+        ),
+    ] = None,
+    build_image: Annotated[
+        bool,
+        typer.Option("--build-image", help="Docker: build an image with the code copied in."),
+    ] = False,
+    keep_container: Annotated[
+        bool, typer.Option("--keep-container", help="Docker: keep the container after the run.")
+    ] = False,
+    image_user: Annotated[
+        bool,
+        typer.Option("--image-user", help="Docker: run as the image's user, not your uid:gid."),
+    ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
-    from mlproj.cli.commands import run_command
+    from mlproj.cli.commands import DockerFlags, run_command
 
     return run_command(
         uri=uri,
@@ -111,6 +132,7 @@ def run(
         tracking_uri=tracking_uri,
         strict_params=strict_params,
         quiet=quiet,
+        docker=DockerFlags(docker_args or [], build_image, keep_container, image_user),
     )
 
 

@@ -6,9 +6,14 @@ what the project declares (MLflow's precedence: docker_env, python_env, conda, e
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mlproj.envs.base import EnvDescription, Environment, OutputSink, Prepared
 from mlproj.errors import EnvError, UsageError
 from mlproj.spec.model import EnvKind, Project
+
+if TYPE_CHECKING:
+    from mlproj.envs.docker import DockerOptions
 
 #: Every manager name `--env-manager` accepts.
 MANAGERS = ("local", "virtualenv", "uv", "conda", "docker")
@@ -36,12 +41,27 @@ def default_manager(project: Project) -> str:
     return _DEFAULT_FOR_KIND[project.env.kind]
 
 
-def select_environment(project: Project, manager: str | None) -> Environment:
-    """The environment that runs ``project`` under ``manager`` (or the project's default)."""
+def select_environment(
+    project: Project, manager: str | None, *, docker: DockerOptions | None = None
+) -> Environment:
+    """The environment that runs ``project`` under ``manager`` (or the project's default).
+
+    ``docker`` carries the docker-only options of ``mlproj run``; giving any of them for another
+    manager is an error, not an option silently ignored.
+    """
     chosen = manager or default_manager(project)
     if chosen not in MANAGERS:
         raise UsageError(
             f"--env-manager: unknown manager '{chosen}' (expected one of {', '.join(MANAGERS)})"
+        )
+    if chosen == "docker":
+        from mlproj.envs.docker import DockerOptions, docker_environment
+
+        return docker_environment(project, docker or DockerOptions())
+    if docker is not None and docker.given():
+        raise UsageError(
+            f"{', '.join(docker.given())}: docker options, but this run uses env manager "
+            f"'{chosen}'; drop them or run a docker_env project"
         )
     if chosen == "local":
         from mlproj.envs.local import LocalEnvironment
