@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
+# Docker tests: Podman serving the Docker API, and the base images (built once, then cached).
+if [ "$(id -u)" = 0 ]; then
+    bash tests/setup/podman.sh
+fi
+export DOCKER_HOST="${DOCKER_HOST:-unix:///run/mlproj-podman.sock}"
+
 echo "== ruff"
 python3 -m ruff check mlproj tests benchmarks example_projects
 echo "== mypy --strict"

@@ -8,12 +8,12 @@
 # Idempotent and quick when everything is in place: each step runs only when its result is
 # missing (packages, containers.conf settings, the service answering on the socket, the images).
 # Needs root (apt-get, /etc/containers, /run). Images built:
-#   localhost/mlproj-busybox:1          busybox-static with /bin/sh (fast tests, ~1 s to build)
+#   localhost/mlproj-busybox:2          busybox-static: /bin/sh, a bash shim (fast tests, ~1 s)
 #   localhost/mlproj-python:bookworm    Debian 12 minbase + python3, venv, `python` (~80 s, once)
 set -euo pipefail
 
 SOCKET=${MLPROJ_PODMAN_SOCKET:-/run/mlproj-podman.sock}
-BUSYBOX_IMAGE=${MLPROJ_BUSYBOX_IMAGE:-localhost/mlproj-busybox:1}
+BUSYBOX_IMAGE=${MLPROJ_BUSYBOX_IMAGE:-localhost/mlproj-busybox:2}
 PYTHON_IMAGE=${MLPROJ_PYTHON_IMAGE:-localhost/mlproj-python:bookworm}
 DEBIAN_MIRROR=${MLPROJ_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 LOG=/var/log/mlproj-podman-service.log
@@ -93,6 +93,9 @@ build_busybox() {
     for applet in $(/bin/busybox --list); do
         [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
     done
+    # mlproj runs shell templates and .sh entry points with bash; busybox's sh stands in.
+    printf '#!/bin/sh\nexec /bin/sh "$@"\n' >"$root/bin/bash"
+    chmod 755 "$root/bin/bash"
     echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
     echo 'root:x:0:' >"$root/etc/group"
     tar -C "$root" -c . | podman import --quiet --change 'CMD ["/bin/sh"]' - "$BUSYBOX_IMAGE" >/dev/null
