@@ -16,6 +16,7 @@ Measures (medians of --repeat runs, cases interleaved so machine drift hits all 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -42,7 +43,7 @@ client = docker.from_env()
 container = client.containers.create(
     sys.argv[3], ["true"], detach=True, init=True, working_dir="/mlproj/project",
     user=f"{os.getuid()}:{os.getgid()}", labels={"bench": "direct"},
-    environment={"PYTHONUNBUFFERED": "1", "MLPROJ_RUN_ID": "x", "MLPROJ_TRACKING_URI": "/mlproj/store"},
+    environment={"PYTHONUNBUFFERED": "1", "MLPROJ_TRACKING_URI": "/mlproj/store"},
     volumes=[f"{project}:/mlproj/project:ro", f"{store}:/mlproj/store:rw"],
 )
 container.start()
@@ -120,10 +121,8 @@ def _remove_images(runs: list[dict]) -> None:
 
     client = docker.from_env()
     for image_id in {run["tags"]["mlproj.env.built_image_id"] for run in runs}:
-        try:
+        with contextlib.suppress(docker.errors.APIError):
             client.images.remove(image_id, force=True)
-        except docker.errors.APIError:
-            pass
 
 
 def bench_overhead(work: Path, repeat: int) -> None:
@@ -166,9 +165,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     print(f"# mlproj docker benchmarks, {time.strftime('%Y-%m-%d %H:%M')}")
-    print(
-        f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    cores, python = os.cpu_count(), platform.python_version()
+    print(f"machine: {platform.platform()}, {cores} cores, Python {python}")
     import docker
 
     server = docker.from_env().version()

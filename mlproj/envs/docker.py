@@ -241,6 +241,9 @@ class DockerEnvironment:
         if not self._options.image_user:
             options["user"] = f"{os.getuid()}:{os.getgid()}"
         options.update(self._args.options)
+        if _is_other_user(options.get("user")):
+            # A uid the image does not know gets HOME=/, which it cannot write (pip, caches).
+            environment.setdefault("HOME", "/tmp")  # noqa: S108 - inside the container
         image = self._image.built_id or self._image.base_id
         return ContainerRun(image, tuple(argv), options, self._options.keep_container)
 
@@ -300,6 +303,11 @@ def _check_targets(volumes: Sequence[Volume]) -> None:
                 f"(mlproj mounts the project at {PROJECT_DIR} and the store at {STORE_DIR}); "
                 "mount it elsewhere"
             )
+
+
+def _is_other_user(user: object) -> bool:
+    """True for a user set by mlproj or -A that is not root (the image may not know it)."""
+    return isinstance(user, str) and user.split(":")[0] not in ("0", "root")
 
 
 def _same_path_mount(name: str, value: str) -> Volume:

@@ -190,7 +190,7 @@ def test_docker_args_reach_the_container(mlproj, write_project, docker_client):
         {
             "MLproject": mlproject(BUSYBOX, "  main:\n    command: bash probe.sh\n"),
             "probe.sh": "hostname; touch /scratch/f && echo tmpfs-ok; touch /f 2>/dev/null "
-            "|| echo read-only-ok; id -u\n",
+            "|| echo read-only-ok; id -u; echo $HOME\n",
         }
     )
     options = ["hostname=box", "memory=64m", "label=team=ml", "read-only", "tmpfs=/scratch"]
@@ -198,7 +198,8 @@ def test_docker_args_reach_the_container(mlproj, write_project, docker_client):
     args = [word for option in options for word in ("-A", option)]
     result = mlproj("run", str(project), *args, "--keep-container")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["box", "tmpfs-ok", "read-only-ok", "1234"]
+    # A uid the image does not know gets a writable HOME.
+    assert result.stdout.split() == ["box", "tmpfs-ok", "read-only-ok", "1234", "/tmp"]
     run = only_run(mlproj)
     assert run["tags"]["mlproj.env.docker_args"] == " ".join(options)
     assert run["tags"]["mlproj.env.user"] == "1234:1234"
