@@ -119,7 +119,8 @@ def run(
     ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
-    from mlproj.cli.commands import DockerFlags, run_command
+    from mlproj.cli.commands import run_command
+    from mlproj.envs.docker import DockerOptions
 
     return run_command(
         uri=uri,
@@ -132,7 +133,7 @@ def run(
         tracking_uri=tracking_uri,
         strict_params=strict_params,
         quiet=quiet,
-        docker=DockerFlags(docker_args or [], build_image, keep_container, image_user),
+        docker=DockerOptions(tuple(docker_args or ()), build_image, keep_container, image_user),
     )
 
 

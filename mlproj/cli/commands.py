@@ -7,26 +7,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlproj.errors import ExitCode, NotFoundError, UsageError
 from mlproj.tracking.models import RunStatus
 from mlproj.tracking.store import Store
 
+if TYPE_CHECKING:
+    from mlproj.envs.docker import DockerOptions
+
 
 def _store(tracking_uri: str | None) -> Store:
     return Store.open(tracking_uri)
-
-
-@dataclass(frozen=True, slots=True)
-class DockerFlags:
-    """The docker options of `mlproj run`, as parsed."""
-
-    args: Sequence[str]
-    build_image: bool
-    keep_container: bool
-    image_user: bool
 
 
 def run_command(
@@ -41,7 +34,7 @@ def run_command(
     tracking_uri: str | None,
     strict_params: bool,
     quiet: bool,
-    docker: DockerFlags | None = None,
+    docker: DockerOptions | None = None,
 ) -> int:
     """`mlproj run`: plan (validate everything), then execute and exit with the entry's status."""
     from mlproj.cli.progress import RunReporter
@@ -60,14 +53,7 @@ def run_command(
         run_name=run_name,
         tracking_uri=tracking_uri,
         strict_params=strict_params,
-        docker=DockerOptions(
-            args=tuple(docker.args),
-            build_image=docker.build_image,
-            keep_container=docker.keep_container,
-            image_user=docker.image_user,
-        )
-        if docker
-        else DockerOptions(),
+        docker=docker or DockerOptions(),
     )
     plan = plan_run(request)
     store = _store(tracking_uri)
