@@ -10,7 +10,8 @@ Measures (medians of --repeat runs, cases interleaved so machine drift hits all 
   2. the same trivial container (busybox `true`, same mounts, user, variables and init) run
      three ways: `mlproj run` as a command; a Python script doing create/start/logs/wait/remove
      with the SDK, as a command (pays Python start-up and the SDK import like mlproj does); and
-     the same SDK calls inside this process (the engine's own time, nothing else).
+     the same SDK calls inside this process (the engine's own time, nothing else). Python's
+     start-up and `import docker` alone are measured beside them, to split the difference.
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ def bench_overhead(work: Path, repeat: int) -> None:
     script.write_text(DIRECT)
     env = dict(os.environ, MLPROJ_TRACKING_URI=str(store))
     cases = {
+        "python -c pass (start-up only)": [sys.executable, "-c", "pass"],
+        "python -c 'import docker' (SDK import)": [sys.executable, "-c", "import docker"],
         "SDK in this process (engine only)": None,
         "SDK script: python direct.py": [
             sys.executable,
@@ -155,9 +158,10 @@ def bench_overhead(work: Path, repeat: int) -> None:
         print(f"  {name:<36} {value * 1000:8.1f} ms   x{value / base:5.2f} vs SDK script")
     print(f"  => mlproj run over the SDK script:  {(medians['mlproj run'] - base) * 1000:+.1f} ms")
     engine = medians["SDK in this process (engine only)"]
-    print(
-        f"  => mlproj run over the engine alone: {(medians['mlproj run'] - engine) * 1000:+.1f} ms"
-    )
+    over_engine = medians["mlproj run"] - engine
+    print(f"  => mlproj run over the engine alone: {over_engine * 1000:+.1f} ms")
+    own = over_engine - medians["python -c 'import docker' (SDK import)"]
+    print(f"  => of which not Python start-up nor the SDK import: {own * 1000:+.1f} ms")
 
 
 def main() -> None:
