@@ -155,7 +155,7 @@ def bench_overhead(work: Path, repeat: int) -> None:
     print(f"\n## the same trivial container ({BUSYBOX} `true`), medians of {repeat}")
     base = medians["SDK script: python direct.py"]
     for name, value in medians.items():
-        print(f"  {name:<36} {value * 1000:8.1f} ms   x{value / base:5.2f} vs SDK script")
+        print(f"  {name:<40} {value * 1000:8.1f} ms   x{value / base:5.2f} vs SDK script")
     print(f"  => mlproj run over the SDK script:  {(medians['mlproj run'] - base) * 1000:+.1f} ms")
     engine = medians["SDK in this process (engine only)"]
     over_engine = medians["mlproj run"] - engine
