@@ -120,8 +120,12 @@ def run(
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
     from mlproj.cli.commands import run_command
-    from mlproj.envs.docker import DockerOptions
 
+    docker = None
+    if docker_args or build_image or keep_container or image_user:
+        from mlproj.envs.docker import DockerOptions
+
+        docker = DockerOptions(tuple(docker_args or ()), build_image, keep_container, image_user)
     return run_command(
         uri=uri,
         entry_point=entry_point,
@@ -133,7 +137,7 @@ def run(
         tracking_uri=tracking_uri,
         strict_params=strict_params,
         quiet=quiet,
-        docker=DockerOptions(tuple(docker_args or ()), build_image, keep_container, image_user),
+        docker=docker,
     )
 
 

@@ -38,7 +38,6 @@ def run_command(
 ) -> int:
     """`mlproj run`: plan (validate everything), then execute and exit with the entry's status."""
     from mlproj.cli.progress import RunReporter
-    from mlproj.envs.docker import DockerOptions
     from mlproj.runner import RunRequest, execute_run, plan_run
     from mlproj.spec.params import parse_param_args
 
@@ -53,7 +52,7 @@ def run_command(
         run_name=run_name,
         tracking_uri=tracking_uri,
         strict_params=strict_params,
-        docker=docker or DockerOptions(),
+        docker=docker,
     )
     plan = plan_run(request)
     store = _store(tracking_uri)
