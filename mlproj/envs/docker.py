@@ -35,7 +35,6 @@ from mlproj.envs.dockerargs import (
     parse_volume,
     resolve_environment,
 )
-from mlproj.envs.dockerbuild import build_image, collect_context, image_tag
 from mlproj.errors import EnvError, ProjectError
 from mlproj.spec.model import DockerEnv, EntryPoint, ParamType, Project
 from mlproj.spec.params import ResolvedParams
@@ -158,6 +157,9 @@ class DockerEnvironment:
     def _build(
         self, client: DockerClient, image: _Image, output: OutputSink
     ) -> tuple[_Image, bool]:
+        # Imported here: hashing and tar writing are only needed with --build-image.
+        from mlproj.envs.dockerbuild import build_image, collect_context, image_tag
+
         context = collect_context(
             self._project.directory,
             base=self._docker.image,
