@@ -11,7 +11,7 @@ from tests.docker.conftest import BUSYBOX
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_leftovers")]
 
-MLPROJECT = f"""name: Build Test
+MLPROJECT = f"""name: Build Test {{nonce}}
 docker_env:
   image: {BUSYBOX}
 entry_points:
@@ -22,13 +22,14 @@ entry_points:
 
 @pytest.fixture
 def project(write_project, docker_client):
+    # A nonce in the name and the files: every test builds, and removes, its own image.
+    nonce = uuid.uuid4().hex[:12]
     root = write_project(
         {
-            "MLproject": MLPROJECT,
+            "MLproject": MLPROJECT.format(nonce=nonce),
             "list.sh": "pwd; find . | sort\n",
             "code.txt": "version 1\n",
-            # A nonce: every test builds its own image, whatever earlier sessions left.
-            "nonce.txt": uuid.uuid4().hex,
+            "nonce.txt": nonce,
             ".dockerignore": "# comment\nignored.txt\nsecrets/\n!secrets/public.txt\n",
             "ignored.txt": "never copied\n",
             "secrets/key.pem": "never copied\n",
@@ -37,7 +38,7 @@ def project(write_project, docker_client):
     )
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     yield root
-    for image in docker_client.images.list(name="mlproj-build-test"):
+    for image in docker_client.images.list(name=f"mlproj-build-test-{nonce}"):
         docker_client.images.remove(image.id, force=True)
 
 
@@ -53,7 +54,7 @@ def built(mlproj) -> list[dict]:
 def test_build_copies_the_code_and_reuses_the_image(mlproj, project, store_dir):
     first = mlproj("run", str(project), "--build-image")
     assert first.returncode == 0, first.stderr
-    assert "building image mlproj-build-test:" in first.stderr
+    assert "building image mlproj-build-test-" in first.stderr
     listing = first.stdout.splitlines()
     assert listing[0] == "/mlproj/project"
     assert sorted(listing[1:]) == [
@@ -67,7 +68,7 @@ def test_build_copies_the_code_and_reuses_the_image(mlproj, project, store_dir):
     ]
     second = mlproj("run", str(project), "--build-image")
     assert second.returncode == 0, second.stderr
-    assert "reusing image mlproj-build-test:" in second.stderr
+    assert "reusing image mlproj-build-test-" in second.stderr
     assert "building image" not in second.stderr
     (project / "code.txt").write_text("version 2\n")
     third = mlproj("run", str(project), "--build-image")
