@@ -37,21 +37,18 @@ install_packages() {
 }
 
 configure() {
-    # Without these, crun fails on these machines: the sandbox may not raise rlimits, and cgroups
-    # are in hybrid mode (see shared design notes, "Docker: Podman serving the Docker API").
-    local conf=/etc/containers/containers.conf
-    mkdir -p /etc/containers
-    if ! grep -qs 'mlproj-tests' "$conf"; then
-        say "writing $conf"
-        [ -s "$conf" ] && cp "$conf" "$conf.before-mlproj"
-        cat >"$conf" <<'EOF'
-# mlproj-tests: settings needed for Podman on sandboxed Debian machines (tests/setup/podman.sh)
-[containers]
+    # Without these, crun/runc fail on these machines: the sandbox may not raise rlimits, and
+    # cgroups are in hybrid mode. A drop-in file leaves any containers.conf of the machine alone.
+    local conf=/etc/containers/containers.conf.d/mlproj-tests.conf
+    local want='[containers]
 default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 
 [engine]
-runtime = "runc"
-EOF
+runtime = "runc"'
+    if [ "$(cat "$conf" 2>/dev/null)" != "$want" ]; then
+        say "writing $conf"
+        mkdir -p "$(dirname "$conf")"
+        printf '%s\n' "$want" >"$conf"
     fi
 }
 
