@@ -1,7 +1,7 @@
 """Ridge regression on polynomial features with k-fold cross-validation (standard library only).
 
 Prints the cross-validated RMSE and the fitted coefficients. Inside an mlproj run, it also saves
-report.json among the run's artifacts (the store folder is mounted into the container).
+report.json in MLPROJ_ARTIFACT_DIR (the store folder is mounted into the container).
 """
 
 import argparse
@@ -77,11 +77,10 @@ def cross_validate(points, degree: int, alpha: float, folds: int) -> list[float]
 
 
 def save_report(report: dict) -> None:
-    store, run_id = os.environ.get("MLPROJ_TRACKING_URI", ""), os.environ.get("MLPROJ_RUN_ID")
-    artifacts = Path(store) / "runs" / str(run_id) / "artifacts"
-    if run_id and artifacts.is_dir():
-        (artifacts / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-        print(f"report saved to {artifacts / 'report.json'}")
+    artifacts = os.environ.get("MLPROJ_ARTIFACT_DIR")  # set by mlproj, in the mounted store
+    if artifacts and Path(artifacts).is_dir():
+        (Path(artifacts) / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        print(f"report saved to {artifacts}/report.json")
 
 
 def main() -> int:

@@ -55,8 +55,9 @@ class RunReporter:
     def env_prepared(self, prepared: Prepared) -> None:
         self.close()
         if prepared.created:
-            count = prepared.details.get("installed", "?")
-            self._say(f"env ready in {prepared.seconds:.1f} s ({count} packages installed)")
+            count = prepared.details.get("installed")
+            installed = f" ({count} packages installed)" if count else ""
+            self._say(f"env ready in {prepared.seconds:.1f} s{installed}")
 
     def close(self) -> None:
         """Stop the spinner, if one runs (before anything else is written to the terminal)."""

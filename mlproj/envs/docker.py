@@ -143,7 +143,10 @@ class DockerEnvironment:
         return {}  # container variables go through the API (see container_run), not the host
 
     def prepare(self, output: OutputSink) -> Prepared:
-        """Find the image (pulling it when missing), then build the code image if asked."""
+        """Find the image (pulling it when missing), then build the code image if asked.
+
+        The image ids, digest and built tag are returned as details for the run record.
+        """
         started = time.monotonic()
         client = dockerapi.client()
         base = _find_or_pull(client, self._docker.image, output)
@@ -152,7 +155,8 @@ class DockerEnvironment:
         if self._options.build_image:
             image, created = self._build(client, image, output)
         self._image = image
-        return Prepared(created=created, seconds=time.monotonic() - started)
+        seconds = time.monotonic() - started
+        return Prepared(created=created, seconds=seconds, details=_image_details(image))
 
     def _build(
         self, client: DockerClient, image: _Image, output: OutputSink
@@ -225,7 +229,7 @@ class DockerEnvironment:
     def container_run(self, argv: Sequence[str], variables: Mapping[str, str]) -> ContainerRun:
         """The container that runs ``argv`` with the run's ``MLPROJ_*`` ``variables``.
 
-        Values of ``variables`` that are store paths (or ``sqlite:///`` URIs of it) are
+        Values of ``variables`` that are store paths (plain, ``file://`` or ``sqlite:///``) are
         rewritten to the container's paths. Call after :meth:`prepare`.
         """
         if self._image is None:
@@ -250,7 +254,7 @@ class DockerEnvironment:
         return ContainerRun(image, tuple(argv), options, self._options.keep_container)
 
     def _inside(self, value: str) -> str:
-        prefix = _SQLITE if value.startswith(_SQLITE) else ""
+        prefix = next((p for p in (_SQLITE, "file://") if value.startswith(p)), "")
         rest = value[len(prefix) :]
         if not rest.startswith("/") or self._store_dir is None:
             return value

@@ -81,6 +81,8 @@ def test_unknown_image_fails_the_run_with_the_next_step(mlproj, write_project, s
     assert "image 'localhost/mlproj-no-such-image:0' is not on the Docker host" in error[0]
     assert "podman import" in error[0]
     run = mlproj("runs", "list", "--json").json()[0]
-    assert run["status"] == "FAILED"  # the pull was attempted with the run: recorded, not RUNNING
-    env_log = store_dir / "runs" / run["run_id"] / "env.log"
+    # The pull was attempted with the run: recorded as FAILED (115, with the reason), not RUNNING.
+    assert (run["status"], run["exit_code"]) == ("FAILED", 115)
+    assert "could not be pulled" in run["tags"]["mlproj.failure"]
+    env_log = store_dir / "runs" / run["run_id"] / "env-build.log"
     assert "pulling it" in env_log.read_text()

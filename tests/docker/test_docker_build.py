@@ -80,7 +80,7 @@ def test_build_copies_the_code_and_reuses_the_image(mlproj, project, store_dir):
     assert tags[2]["mlproj.env.built_image"] != tags[0]["mlproj.env.built_image"]
     assert tags[0]["mlproj.env.project_path"] == "/mlproj/project (copied into the image)"
     # The build output was saved with the run.
-    env_log = store_dir / "runs" / runs[0]["run_id"] / "env.log"
+    env_log = store_dir / "runs" / runs[0]["run_id"] / "env-build.log"
     assert "COPY . /mlproj/project" in env_log.read_text()
 
 
