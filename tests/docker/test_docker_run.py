@@ -45,7 +45,8 @@ def test_example_project_computes_in_a_container(mlproj, store_dir):
     assert run["command"] == (
         "python fit.py --degree 5 --alpha 0.001 --folds 5 --data /mlproj/project/data/curve.csv"
     )
-    assert run["env"] == {"manager": "docker", "key": PYTHON}
+    assert (run["env"]["manager"], run["env"]["key"]) == ("docker", PYTHON)
+    assert run["env"]["details"]["image"] == PYTHON
     tags = run["tags"]
     assert tags["mlproj.env.image"] == PYTHON
     assert tags["mlproj.env.image_id"].startswith("sha256:")
