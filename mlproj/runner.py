@@ -9,6 +9,7 @@ the entry point under supervision and always records how it ended.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import signal
 import socket
@@ -26,15 +27,16 @@ from mlproj.spec.command import display_command, file_entry_point, render_comman
 from mlproj.spec.load import load_project
 from mlproj.spec.model import EntryPoint, Project
 from mlproj.spec.params import ResolvedParams, resolve_params
+from mlproj.tracking.live import LiveOptions, LiveSummary, LiveTracking
 from mlproj.tracking.models import NewRun, Run, RunStatus
 from mlproj.tracking.store import Store
 
 DEFAULT_EXPERIMENT = "Default"
+#: Tags every run gets: where `mlproj run` was called from (relative `-P` paths are taken from
+#: there) and which parameters took their default value (a JSON list of names).
+CALLER_DIR_TAG = "mlproj.caller_dir"
+DEFAULTS_TAG = "mlproj.params.defaults"
 _FILE_SUFFIXES = (".py", ".sh")
-
-
-class Terminated(BaseException):
-    """Raised in the main thread when mlproj receives SIGTERM outside a supervised child."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,10 @@ class RunRequest:
     tracking_uri: str | None = None
     strict_params: bool = False
     echo_output: bool = True
+    #: Extra tags for the new run (e.g. ``mlproj.rerun_of``).
+    tags: Mapping[str, str] = field(default_factory=dict)
+    #: Turn stdout lines like ``loss: 0.25 (step 3)`` into metrics.
+    capture_scalars: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,8 @@ class RunResult:
     run: Run
     exit_code: int
     duration: float
+    #: What the entry point logged, and any problems with it.
+    tracking: LiveSummary | None = None
 
 
 class RunEvents(Protocol):
@@ -136,6 +144,11 @@ def _new_run(plan: RunPlan) -> NewRun:
     tags = {f"mlproj.source.{k}": v for k, v in source.details.items()}
     tags.update({f"mlproj.env.{k}": v for k, v in env.details.items()})
     tags["mlproj.project.name"] = plan.project.name
+    tags[CALLER_DIR_TAG] = str(plan.request.caller_dir)
+    defaults = [name for name in plan.params.given if name not in plan.request.params]
+    if defaults:  # rerun leaves these out, so they resolve as defaults again
+        tags[DEFAULTS_TAG] = json.dumps(defaults)
+    tags.update(plan.request.tags)
     return NewRun(
         experiment_name=plan.request.experiment_name or DEFAULT_EXPERIMENT,
         run_name=plan.request.run_name,
@@ -186,9 +199,10 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     try:
         events.run_started(run, plan)
         plan.environment.prepare(events.env_output)
-        outcome = _run_entry_point(plan, store, run, events)
+        outcome, tracked = _run_entry_point(plan, store, run, events)
         status, exit_code = _status_of(outcome)
-        return RunResult(_finish(store, run, status, exit_code), exit_code, outcome.duration)
+        ended = _finish(store, run, status, exit_code)
+        return RunResult(ended, exit_code, outcome.duration, tracked)
     except KeyboardInterrupt:
         status, exit_code = RunStatus.KILLED, 128 + signal.SIGINT
         raise
@@ -202,23 +216,33 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
         lock.release()
 
 
-def _run_entry_point(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> ProcessOutcome:
+def _run_entry_point(
+    plan: RunPlan, store: Store, run: Run, events: RunEvents
+) -> tuple[ProcessOutcome, LiveSummary]:
     run_dir = store.run_dir(run.run_id)
+    bridge = os.environ.get("MLPROJ_MLFLOW_BRIDGE", "1").strip().lower() not in ("0", "false")
+    options = LiveOptions(plan.project.directory, plan.request.capture_scalars, bridge)
+    live = LiveTracking(store, run, options)
+    live.start()
     request = ProcessRequest(
         argv=plan.argv,
         cwd=plan.project.directory,
-        env=child_environment(plan, store, run),
+        env=live.child_environment(child_environment(plan, store, run)),
         stdout_log=run_dir / "stdout.log",
         stderr_log=run_dir / "stderr.log",
         echo=plan.request.echo_output,
+        stdout_tap=live.stdout_tap,
     )
     try:
-        return supervise(request)
+        outcome = supervise(request)
     except OSError as exc:
         # The program itself could not start: the entry point's failure, reported as a shell would.
         events.run_failed_to_start(run, f"cannot start '{plan.argv[0]}': {exc.strerror}")
         code = 127 if isinstance(exc, FileNotFoundError) else 126
-        return ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
+        outcome = ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
+    finally:
+        tracked = live.stop()  # everything the entry point wrote is stored before the run ends
+    return outcome, tracked
 
 
 def _status_of(outcome: ProcessOutcome) -> tuple[RunStatus, int]:
