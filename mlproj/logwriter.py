@@ -85,6 +85,18 @@ def metric_step(key: str, step: object) -> int:
     return step
 
 
+def relative_parts(relative: str) -> tuple[str, ...]:
+    """The parts of a relative artifact path (``/`` or ``\\`` separated).
+
+    Raises:
+        ValueError: The path is absolute or has a ``..`` part.
+    """
+    pure = PurePosixPath(relative.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts:
+        raise ValueError(f"artifact path {relative!r} must be relative, without '..'")
+    return pure.parts
+
+
 def confined_path(root: Path | str, relative: str) -> Path:
     """The path ``relative`` inside ``root``, refusing anything that would land outside it.
 
@@ -95,13 +107,10 @@ def confined_path(root: Path | str, relative: str) -> Path:
     Raises:
         ValueError: The path escapes ``root``.
     """
-    text = relative.replace("\\", "/")
-    pure = PurePosixPath(text)
-    if pure.is_absolute() or ".." in pure.parts:
-        raise ValueError(f"artifact path {relative!r} must be relative, without '..'")
+    pure = relative_parts(relative)
     real_root = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(real_root, *pure.parts))
-    if target != real_root and not target.startswith(real_root + os.sep):
+    target = os.path.realpath(os.path.join(real_root, *pure))
+    if target != real_root and not target.startswith(real_root.rstrip(os.sep) + os.sep):
         raise ValueError(f"artifact path {relative!r} leads outside the artifact folder")
     return Path(target)
 
@@ -211,7 +220,7 @@ class LogWriter:
             raise FileNotFoundError(f"artifact {str(path)!r} does not exist")
         record: dict[str, Any] = {"type": "artifact", "path": str(source)}
         if artifact_path:
-            confined_path("/", artifact_path)  # refuse escapes now rather than at ingestion
+            relative_parts(artifact_path)  # refuse escapes now rather than at ingestion
             record["artifact_path"] = artifact_path
         self.write(record)
         return f"{artifact_path}/{source.name}" if artifact_path else source.name

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from mlproj.errors import NotFoundError, UsageError
-from mlproj.logwriter import confined_path, copy_artifact
+from mlproj.logwriter import confined_path, copy_artifact, relative_parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +28,13 @@ def store_artifact(root: Path, source: Path, artifact_path: str = "") -> str:
     """Copy ``source`` (file or folder) into ``root/artifact_path/``; returns where, relative.
 
     Raises:
-        NotFoundError: ``source`` does not exist.
-        UsageError: ``artifact_path`` leads outside the folder, or the copy failed.
+        UsageError: ``source`` does not exist, ``artifact_path`` leads outside the folder, or
+            the copy failed.
     """
     try:
         return copy_artifact(source, root, artifact_path)
     except FileNotFoundError as exc:
-        raise NotFoundError(f"cannot log artifact: {source} does not exist") from exc
+        raise UsageError(f"cannot log artifact: {source} does not exist") from exc
     except ValueError as exc:
         raise UsageError(f"cannot log artifact {source}: {exc}") from exc
     except OSError as exc:
@@ -48,12 +48,12 @@ def locate(root: Path, path: str) -> Path:
         UsageError: ``path`` is absolute, has ``..`` or passes through a symbolic link.
         NotFoundError: Nothing is stored there.
     """
-    pure = PurePosixPath(path.replace("\\", "/"))
     try:
+        parts = relative_parts(path)
         target = confined_path(root, path)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
-    lexical = Path(os.path.realpath(root), *pure.parts)
+    lexical = Path(os.path.realpath(root), *parts)
     if target != lexical or lexical.is_symlink():
         raise UsageError(f"artifact path {path!r} passes through a symbolic link; refusing")
     if not target.exists():
