@@ -64,7 +64,8 @@ def test_every_logging_path_lands_in_the_same_run(mlproj, write_project):
         "from_api": "yes",
         "from_cli": "yes",
     }
-    assert run["tags"]["api"] == "ok" and run["tags"]["cli"] == "ok"
+    assert run["tags"]["api"] == "ok"
+    assert run["tags"]["cli"] == "ok"
     assert run["metrics"] == {"loss": 0.125, "acc": 0.9}
     history = mlproj("runs", "show", run["run_id"], "--metric", "loss", "--json").json()
     assert [(p["step"], p["value"]) for p in history["metrics"]["loss"]] == [
@@ -197,22 +198,27 @@ def test_mlproj_log_into_a_recorded_run(mlproj, write_project, store_dir):
     assert shown["metrics"] == {"late": 2.0}
     assert mlproj("runs", "show", second, "--json").json()["tags"]["note"] == "checked"
     unknown = mlproj("log", "param", "a", "1", "--run", "ffffffff")
-    assert unknown.returncode == 118 and "no run matches 'ffffffff'" in unknown.stderr
+    assert unknown.returncode == 118
+    assert "no run matches 'ffffffff'" in unknown.stderr
     twins = [
         PastRun(BASE_RUN, 1, 2, RunStatus.FINISHED, 0, run_id=f"abc{n}" + "0" * 28) for n in (1, 2)
     ]
     with Store.open(str(store_dir)) as store:
         store.bulk_insert_runs(twins)
     ambiguous = mlproj("log", "param", "a", "1", "--run", "abc")
-    assert ambiguous.returncode == 118 and "ambiguous" in ambiguous.stderr
+    assert ambiguous.returncode == 118
+    assert "ambiguous" in ambiguous.stderr
     bad = mlproj("log", "metric", "loss", "abc", "--run", first)
-    assert bad.returncode == 112 and "'abc' is not a number" in bad.stderr
+    assert bad.returncode == 112
+    assert "'abc' is not a number" in bad.stderr
     missing = mlproj("log", "artifact", "nope.txt", "--run", first)
-    assert missing.returncode == 112 and "nope.txt" in missing.stderr
+    assert missing.returncode == 112
+    assert "nope.txt" in missing.stderr
     escape = mlproj(
         "log", "artifact", str(project / "MLproject"), "--artifact-path", "../x", "--run", first
     )
-    assert escape.returncode == 112 and "'..'" in escape.stderr
+    assert escape.returncode == 112
+    assert "'..'" in escape.stderr
 
 
 def test_runs_artifacts_lists_and_copies_out(mlproj, write_project, tmp_path):
@@ -235,7 +241,8 @@ def test_runs_artifacts_lists_and_copies_out(mlproj, write_project, tmp_path):
     assert copied.returncode == 0, copied.stderr
     assert (out / "plots" / "a.txt").read_text() == "a\n"
     escape = mlproj("runs", "artifacts", rid, "../stdout.log", "-o", "-")
-    assert escape.returncode == 112 and "'..'" in escape.stderr
+    assert escape.returncode == 112
+    assert "'..'" in escape.stderr
     missing = mlproj("runs", "artifacts", rid, "nope")
     assert missing.returncode == 118
     folder = mlproj("runs", "artifacts", rid, "plots", "-o", "-")

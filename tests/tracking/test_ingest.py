@@ -27,7 +27,11 @@ def ingest(store, run, tmp_path):
     workdir = tmp_path / "work"
     workdir.mkdir()
     ingestor = LogIngestor(
-        store, run.run_id, log, workdir=workdir, artifact_dir=store.run_dir(run.run_id) / "artifacts"
+        store,
+        run.run_id,
+        log,
+        workdir=workdir,
+        artifact_dir=store.run_dir(run.run_id) / "artifacts",
     )
     ingestor.poll_interval = 0.02
     yield ingestor
@@ -105,7 +109,9 @@ def test_malformed_lines_are_counted_and_never_lose_good_ones(store, run, ingest
 
 def test_an_over_long_line_is_skipped_up_to_its_newline(store, run, ingest):
     ingest.start()
-    append(ingest, b'{"type": "tag", "key": "big", "value": "' + b"x" * (MAX_LINE + 10), newline=False)
+    append(
+        ingest, b'{"type": "tag", "key": "big", "value": "' + b"x" * (MAX_LINE + 10), newline=False
+    )
     time.sleep(0.1)
     append(ingest, b'"}', metric("after", 1))
     summary = ingest.stop()

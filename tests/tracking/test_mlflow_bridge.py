@@ -41,7 +41,10 @@ def call(bridge, method, path, body=None, query=None, token=None):
 def test_log_calls_land_in_the_run(store, served):
     run, bridge = served
     rid = run.run_id
-    assert call(bridge, "POST", "runs/log-parameter", {"run_id": rid, "key": "b", "value": "1"})[0] == 200
+    assert (
+        call(bridge, "POST", "runs/log-parameter", {"run_id": rid, "key": "b", "value": "1"})[0]
+        == 200
+    )
     metric = {"run_id": rid, "key": "loss", "value": 0.5, "timestamp": "1764000000000", "step": 2}
     assert call(bridge, "POST", "runs/log-metric", metric)[0] == 200
     assert call(bridge, "POST", "runs/set-tag", {"run_id": rid, "key": "t", "value": "v"})[0] == 200
@@ -59,16 +62,21 @@ def test_log_calls_land_in_the_run(store, served):
     assert info["artifact_uri"].startswith("file:///")
     assert {p["key"]: p["value"] for p in data["params"]} == {"alpha": "0.5", "b": "1", "c": "2"}
     assert {m["key"]: m["value"] for m in data["metrics"]} == {"acc": "NaN", "loss": 0.5}
-    history = call(bridge, "GET", "metrics/get-history", query={"run_id": rid, "metric_key": "loss"})
-    assert history[1]["metrics"] == [{"key": "loss", "value": 0.5, "timestamp": 1764000000000, "step": 2}]
+    history = call(
+        bridge, "GET", "metrics/get-history", query={"run_id": rid, "metric_key": "loss"}
+    )
+    assert history[1]["metrics"] == [
+        {"key": "loss", "value": 0.5, "timestamp": 1764000000000, "step": 2}
+    ]
     recorded = store.get_run(rid)
-    assert recorded.tags["t"] == "v" and recorded.tags["u"] == "w"
+    assert recorded.tags["t"] == "v"
+    assert recorded.tags["u"] == "w"
 
 
 def test_status_updates_of_the_served_run_are_left_to_its_runner(store, served):
     run, bridge = served
     body = {"run_id": run.run_id, "status": "FINISHED", "end_time": 5, "run_name": "renamed"}
-    status, got = call(bridge, "POST", "runs/update", body)
+    status, _got = call(bridge, "POST", "runs/update", body)
     assert status == 200
     recorded = store.get_run(run.run_id)
     assert recorded.status is RunStatus.RUNNING
@@ -84,7 +92,9 @@ def test_created_runs_are_recorded_and_ended(store, served):
         {"experiment_id": "0", "tags": [{"key": "mlflow.parentRunId", "value": run.run_id}]},
     )[1]["run"]["info"]
     child = created["run_id"]
-    call(bridge, "POST", "runs/log-metric", {"run_id": child, "key": "m", "value": 1, "timestamp": 1})
+    call(
+        bridge, "POST", "runs/log-metric", {"run_id": child, "key": "m", "value": 1, "timestamp": 1}
+    )
     call(bridge, "POST", "runs/update", {"run_id": child, "status": "FINISHED", "end_time": 7})
     ended = store.get_run(child)
     assert ended.status is RunStatus.FINISHED

@@ -101,10 +101,12 @@ def test_defaults_and_conversions():
         "l", 2.0, 0, ARRIVAL
     )
     nan = parse_record('{"type":"metric","key":"l","value":"NaN"}', ARRIVAL)
-    assert isinstance(nan, Metric) and math.isnan(nan.value)
+    assert isinstance(nan, Metric)
+    assert math.isnan(nan.value)
     # Python's json module writes bare NaN; accepted although it is not strict JSON.
     bare = parse_record('{"type":"metric","key":"l","value":NaN}', ARRIVAL)
-    assert isinstance(bare, Metric) and math.isnan(bare.value)
+    assert isinstance(bare, Metric)
+    assert math.isnan(bare.value)
     assert parse_record('{"type":"param","key":"a","value":0.5}', 0) == ParamRecord("a", "0.5")
     assert parse_record('{"type":"param","key":"a","value":false}', 0) == ParamRecord("a", "false")
     assert parse_record('{"type":"tag","key":"t","value":"x"}', 0) == TagRecord("t", "x")
