@@ -34,3 +34,21 @@ def test_fast_paths_do_not_import_heavy_modules(args, tmp_path):
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
     assert json.loads(line.removeprefix("LOADED=")) == []
+
+
+def test_import_mlproj_is_light(tmp_path):
+    """`import mlproj` (for the logging API) loads no submodule and none of the CLI's libraries."""
+    probe = (
+        "import json, sys\n"
+        "import mlproj\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('mlproj', 'typer', 'click', *json.loads(sys.argv[1])))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert json.loads(done.stdout) == ["mlproj"]

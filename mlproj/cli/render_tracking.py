@@ -46,7 +46,7 @@ def comparison_text(comparison: Comparison, *, color: bool, deltas: bool = False
     for row in comparison.rows:
         if row.section != section:
             section = row.section
-            body.append(([section.upper(), "", *[""] * len(comparison.runs)], False))
+            body.append((["", section.upper(), *[""] * len(comparison.runs)], False))
         cells = ["*" if row.differs else "", f"  {_cut(row.name, 30)}"]
         cells.extend(_cut("-" if value is None else value) for value in row.values)
         if deltas and row.delta is not None:
