@@ -9,6 +9,10 @@ Where a call lands, checked at every call (so a process forked into a run still 
    run, written in the store named by ``MLPROJ_TRACKING_URI``;
 4. otherwise a new run is started in the store, as ``mlflow.log_metric`` does, and ended when the
    interpreter exits: FINISHED, or FAILED after an uncaught exception.
+
+A run started here is written the way `mlproj run` writes one: calls append to the run's log
+file and a thread of this process ingests it into the store, so a call costs microseconds, not
+a database transaction. Ending the run stores what is left before recording the end.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ import shlex
 import sys
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mlproj import __version__
 from mlproj.errors import MlprojError, UsageError
@@ -35,10 +40,12 @@ from mlproj.logwriter import (
     metric_value,
     now_ms,
 )
-from mlproj.tracking.artifacts import store_artifact
-from mlproj.tracking.locks import RunnerLock
-from mlproj.tracking.models import Metric, NewRun, RunStatus
-from mlproj.tracking.store import Store
+
+if TYPE_CHECKING:  # the store loads only when a call needs it: inside a run, none does
+    from mlproj.tracking.live import LiveTracking
+    from mlproj.tracking.locks import RunnerLock
+    from mlproj.tracking.models import RunStatus
+    from mlproj.tracking.store import Store
 
 RUN_ID_ENV = "MLPROJ_RUN_ID"
 DEFAULT_EXPERIMENT = "Default"
@@ -67,6 +74,8 @@ class StoreTarget:
     def log_metric(
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
+        from mlproj.tracking.models import Metric
+
         number = float(metric_value(check_key(key), value))  # float() reads "NaN", "Infinity"
         stamp = now_ms() if timestamp is None else timestamp
         self.store.log_metrics(self.run_id, [Metric(key, number, metric_step(key, step), stamp)])
@@ -78,8 +87,19 @@ class StoreTarget:
         self.store.set_tags(self.run_id, {check_key(key): str(value)})
 
     def log_artifact(self, path: Path | str, artifact_path: str | None = None) -> str:
+        from mlproj.tracking.artifacts import store_artifact
+
         folder = self.store.run_dir(self.run_id) / "artifacts"
         return store_artifact(folder, Path(path), artifact_path or "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Owned:
+    """What this process holds for a run it created: the store, the runner lock, the ingestion."""
+
+    store: Store
+    lock: RunnerLock
+    live: LiveTracking
 
 
 class ActiveRun:
@@ -89,24 +109,29 @@ class ActiveRun:
     the environment (inside `mlproj run`) is ended by its runner, not here.
     """
 
-    def __init__(
-        self, run_id: str, target: Target, *, store: Store | None = None, lock: RunnerLock | None
-    ) -> None:
+    def __init__(self, run_id: str, target: Target, owned: _Owned | None = None) -> None:
         self.run_id, self.target = run_id, target
-        self._store, self._lock = store, lock
+        self._owned = owned
 
     @property
     def owned(self) -> bool:
         """True when this process created the run and ends it."""
-        return self._lock is not None
+        return self._owned is not None
 
-    def end(self, status: RunStatus) -> None:
-        """Record the end (owned runs only) and let go of the run."""
-        if self._lock is not None and self._store is not None:
-            self._store.finish_run(self.run_id, status, None)
-            self._lock.release()
-            self._store.close()
-            self._lock = None
+    def end(self, status: str | RunStatus) -> None:
+        """Store what is left, record the end (owned runs only) and let go of the run."""
+        from mlproj.tracking.models import RunStatus
+
+        owned, self._owned = self._owned, None
+        if owned is None:
+            return
+        try:
+            for line in owned.live.stop().problem_lines:
+                sys.stderr.write(f"mlproj: warning: {line}\n")
+            owned.store.finish_run(self.run_id, RunStatus(status), None)
+        finally:
+            owned.lock.release()
+            owned.store.close()
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -121,17 +146,17 @@ class ActiveRun:
 
 
 _stack: list[ActiveRun] = []
-_joined: dict[str, StoreTarget] = {}
+_joined: dict[str, StoreTarget] = {}  # runs joined through MLPROJ_RUN_ID, by id
 _state = threading.Lock()
 _hooks = {"installed": False, "failed": False}
 
 
-def _status_for(exc_type: type[BaseException] | None) -> RunStatus:
+def _status_for(exc_type: type[BaseException] | None) -> str:
     if exc_type is None or issubclass(exc_type, SystemExit):
-        return RunStatus.FINISHED
+        return "FINISHED"
     if issubclass(exc_type, KeyboardInterrupt):
-        return RunStatus.KILLED
-    return RunStatus.FAILED
+        return "KILLED"
+    return "FAILED"
 
 
 def start_run(
@@ -157,12 +182,12 @@ def start_run(
     return active
 
 
-def end_run(status: str | RunStatus = RunStatus.FINISHED) -> None:
+def end_run(status: str | RunStatus = "FINISHED") -> None:
     """End the active run (nothing happens when there is none)."""
     with _state:
         active = _stack.pop() if _stack else None
     if active is not None:
-        active.end(RunStatus(status))
+        active.end(status)
 
 
 def active_run() -> ActiveRun | None:
@@ -172,14 +197,16 @@ def active_run() -> ActiveRun | None:
 
 def _joined_run() -> ActiveRun | None:
     if os.environ.get(LOG_FILE_ENV):
-        return ActiveRun(os.environ.get(RUN_ID_ENV, ""), LogWriter.from_environment(), lock=None)
+        return ActiveRun(os.environ.get(RUN_ID_ENV, ""), LogWriter.from_environment())
     run_id = os.environ.get(RUN_ID_ENV)
     if run_id:
-        return ActiveRun(run_id, _store_target(run_id), lock=None)
+        return ActiveRun(run_id, _store_target(run_id))
     return None
 
 
 def _store_target(run_id: str) -> StoreTarget:
+    from mlproj.tracking.store import Store
+
     if run_id not in _joined:
         store = Store.open(None)
         store.get_run(run_id)  # fail now, clearly, when the id is unknown
@@ -190,6 +217,10 @@ def _store_target(run_id: str) -> StoreTarget:
 def _create_run(
     run_name: str | None, experiment_name: str | None, tracking_uri: str | None
 ) -> ActiveRun:
+    from mlproj.tracking.live import LiveOptions, LiveTracking
+    from mlproj.tracking.models import NewRun
+    from mlproj.tracking.store import Store
+
     store = Store.open(tracking_uri)
     script = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
     is_script = script is not None and script.is_file()
@@ -214,8 +245,11 @@ def _create_run(
     )
     run = store.create_run(new)
     lock = store.hold_runner_lock(run.run_id)
+    live = LiveTracking(store, run, LiveOptions(Path.cwd(), mlflow_bridge=False))
+    live.start()
     _install_exit_hooks()
-    return ActiveRun(run.run_id, StoreTarget(store, run.run_id), store=store, lock=lock)
+    writer = LogWriter(live.log_file, live.artifact_dir)
+    return ActiveRun(run.run_id, writer, _Owned(store, lock, live))
 
 
 def _git_state(folder: Path) -> tuple[str | None, bool | None, dict[str, str]]:
@@ -260,7 +294,7 @@ def _install_exit_hooks() -> None:
 
 
 def _end_all() -> None:
-    status = RunStatus.FAILED if _hooks["failed"] else RunStatus.FINISHED
+    status = "FAILED" if _hooks["failed"] else "FINISHED"
     while _stack:
         with contextlib.suppress(MlprojError):  # a store gone at exit must not add a traceback
             end_run(status)

@@ -34,6 +34,8 @@ _FIELDS = {
     "artifact": ({"type", "path"}, {"artifact_path"}),
 }
 
+_METRIC_FIELDS = frozenset(_FIELDS["metric"][0] | _FIELDS["metric"][1])
+
 
 class RecordError(ValueError):
     """A line that is not a valid log record; the message says why."""
@@ -81,6 +83,8 @@ def parse_record(line: str, arrival_ms: int) -> Record:
     if not isinstance(data, dict):
         raise RecordError(f"a record is a JSON object, not {type(data).__name__}")
     kind = data.get("type")
+    if kind == "metric" and data.keys() <= _METRIC_FIELDS and "key" in data and "value" in data:
+        return _metric(_key(data["key"]), data, arrival_ms)  # the common case, checked fast
     if kind not in _FIELDS:
         expected = ", ".join(_FIELDS)
         raise RecordError(f"unknown record type {kind!r} (expected one of {expected})")
@@ -124,6 +128,8 @@ def _metric(key: str, data: dict[str, Any], arrival_ms: int) -> Metric:
 
 
 def _integer(key: str, name: str, value: Any) -> int:
+    if type(value) is int:  # the common case first (bool is a subclass of int, not int itself)
+        return value
     # JSON Schema's "integer" accepts 3.0 as well as 3; so do we.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RecordError(f"metric {key!r}: {name} {value!r} is not an integer")
