@@ -224,22 +224,23 @@ def _run_entry_point(
     options = LiveOptions(plan.project.directory, plan.request.capture_scalars, bridge)
     live = LiveTracking(store, run, options)
     live.start()
-    request = ProcessRequest(
-        argv=plan.argv,
-        cwd=plan.project.directory,
-        env=live.child_environment(child_environment(plan, store, run)),
-        stdout_log=run_dir / "stdout.log",
-        stderr_log=run_dir / "stderr.log",
-        echo=plan.request.echo_output,
-        stdout_tap=live.stdout_tap,
-    )
     try:
-        outcome = supervise(request)
-    except OSError as exc:
-        # The program itself could not start: the entry point's failure, reported as a shell would.
-        events.run_failed_to_start(run, f"cannot start '{plan.argv[0]}': {exc.strerror}")
-        code = 127 if isinstance(exc, FileNotFoundError) else 126
-        outcome = ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
+        request = ProcessRequest(
+            argv=plan.argv,
+            cwd=plan.project.directory,
+            env=live.child_environment(child_environment(plan, store, run)),
+            stdout_log=run_dir / "stdout.log",
+            stderr_log=run_dir / "stderr.log",
+            echo=plan.request.echo_output,
+            stdout_tap=live.stdout_tap,
+        )
+        try:
+            outcome = supervise(request)
+        except OSError as exc:
+            # The program could not start: the entry point's failure, reported as a shell would.
+            events.run_failed_to_start(run, f"cannot start '{plan.argv[0]}': {exc.strerror}")
+            code = 127 if isinstance(exc, FileNotFoundError) else 126
+            outcome = ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
     finally:
         tracked = live.stop()  # everything the entry point wrote is stored before the run ends
     return outcome, tracked

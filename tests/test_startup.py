@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -52,3 +53,26 @@ def test_import_mlproj_is_light(tmp_path):
         check=True,
     )
     assert json.loads(done.stdout) == ["mlproj"]
+
+
+def test_mlproj_log_inside_a_run_only_appends(tmp_path):
+    """`mlproj log` in a shell loop: no store, no runner, none of the heavy libraries."""
+    log = tmp_path / "records.jsonl"
+    args = ["log", "metric", "loss", "0.5", "--step", "3"]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps([*HEAVY, "sqlite3"]), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "MLPROJ_RUN_ID": "0" * 32,
+            "MLPROJ_LOG_FILE": str(log),
+            "PYTHONPATH": os.environ["PYTHONPATH"],
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
+    assert json.loads(line.removeprefix("LOADED=")) == []
+    assert json.loads(log.read_text())["step"] == 3

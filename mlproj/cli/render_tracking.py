@@ -12,13 +12,15 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlproj.cli.render import JSON_FORMAT_VERSION, run_object
 from mlproj.compare import Comparison, Row, number_text
-from mlproj.reproduce import RunDiff
 from mlproj.tracking.artifacts import ArtifactFile
 from mlproj.tracking.models import Metric, Run
+
+if TYPE_CHECKING:
+    from mlproj.reproduce import RunDiff
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60

@@ -1,6 +1,8 @@
 """Command bodies of `mlproj log`, `runs artifacts|compare|diff`, `runs show --metric`, `rerun`.
 
-Imported only when one of these commands runs.
+Imported only when one of these commands runs. `mlproj log` inside a run may be called once per
+step of a shell loop, so this module imports nothing heavy at the top: inside a run that command
+only appends a line to the log file, without loading the store or the runner.
 """
 
 from __future__ import annotations
@@ -10,17 +12,25 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlproj.cli import render_tracking
 from mlproj.errors import NotFoundError, UsageError
-from mlproj.fluent import StoreTarget, Target
 from mlproj.logwriter import LogWriter
-from mlproj.tracking.store import Store
+
+if TYPE_CHECKING:
+    from mlproj.fluent import Target
+    from mlproj.tracking.store import Store
 
 _NO_RUN = (
     "no run to log into: MLPROJ_RUN_ID is not set (mlproj sets it for the entry points it "
     "runs); call this from inside `mlproj run`, or give --run RUN to log into a recorded run"
 )
+
+
+def _store(tracking_uri: str | None) -> Store:
+    from mlproj.tracking.store import Store
+
+    return Store.open(tracking_uri)
 
 
 def _color() -> bool:
@@ -53,7 +63,9 @@ def log_command(request: LogRequest) -> int:
     if os.environ.get("MLPROJ_LOG_FILE") and wanted == env_run and not request.tracking_uri:
         target = LogWriter.from_environment()
     else:
-        store = Store.open(request.tracking_uri)
+        from mlproj.fluent import StoreTarget
+
+        store = _store(request.tracking_uri)
         target = StoreTarget(store, store.get_run(wanted).run_id)
     try:
         _log_one(target, request)
@@ -89,9 +101,10 @@ def artifacts_command(
     run_id: str, path: str, *, output: str | None, as_json: bool, tracking_uri: str | None
 ) -> int:
     """`mlproj runs artifacts RUN [PATH] [-o DEST]`: list, or copy out (``-o -``: to stdout)."""
+    from mlproj.cli import render_tracking
     from mlproj.tracking import artifacts
 
-    run = Store.open(tracking_uri).get_run(run_id)
+    run = _store(tracking_uri).get_run(run_id)
     root = Path(run.artifact_uri)
     if output is None:
         files = artifacts.list_files(root, path)
@@ -115,11 +128,12 @@ def compare_command(
     run_ids: Sequence[str], *, diff_only: bool, as_json: bool, tracking_uri: str | None
 ) -> int:
     """`mlproj runs compare RUN RUN...`."""
+    from mlproj.cli import render_tracking
     from mlproj.compare import compare
 
     if len(run_ids) < 2:
         raise UsageError("runs compare needs at least two runs (ids or unique prefixes)")
-    store = Store.open(tracking_uri)
+    store = _store(tracking_uri)
     comparison = compare([store.get_run(run_id) for run_id in run_ids])
     if diff_only:
         comparison = comparison.differing()
@@ -132,9 +146,10 @@ def compare_command(
 
 def diff_command(old: str, new: str, *, as_json: bool, tracking_uri: str | None) -> int:
     """`mlproj runs diff A B`."""
+    from mlproj.cli import render_tracking
     from mlproj.reproduce import diff_runs
 
-    store = Store.open(tracking_uri)
+    store = _store(tracking_uri)
     diff = diff_runs(store.get_run(old), store.get_run(new))
     out = render_tracking.diff_json(diff) if as_json else None
     sys.stdout.write(out or render_tracking.diff_text(diff, color=_color()))
@@ -145,7 +160,9 @@ def metric_command(
     run_id: str, keys: Sequence[str], *, as_json: bool, tracking_uri: str | None
 ) -> int:
     """`mlproj runs show RUN --metric KEY...`: each metric's history."""
-    store = Store.open(tracking_uri)
+    from mlproj.cli import render_tracking
+
+    store = _store(tracking_uri)
     run = store.get_run(run_id)
     histories = {}
     for key in keys:
@@ -184,7 +201,7 @@ def rerun_command(args: RerunArgs) -> int:
     from mlproj.runner import execute_run, plan_run
     from mlproj.spec.params import parse_param_args
 
-    store = Store.open(args.tracking_uri)
+    store = _store(args.tracking_uri)
     original = store.get_run(args.run_id)
     options = RerunOptions(
         overrides=parse_param_args(args.params),

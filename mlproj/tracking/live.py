@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlproj.errors import StoreError
 from mlproj.logwriter import ARTIFACT_DIR_ENV, LOG_FILE_ENV
 from mlproj.tracking.ingest import IngestSummary, LogIngestor
 from mlproj.tracking.models import Run
-from mlproj.tracking.scalars import ScalarCapture
 from mlproj.tracking.store import Store
 
 if TYPE_CHECKING:
     from mlproj.tracking.mlflow_bridge import MlflowBridge
+    from mlproj.tracking.scalars import ScalarCapture
 
 #: Name of the log file in the run folder (kept after the run: it is the raw record).
 LOG_FILENAME = "records.jsonl"
@@ -50,6 +51,8 @@ class LiveSummary:
 
     ingest: IngestSummary
     mlflow_unsupported: dict[str, int] = field(default_factory=dict)
+    #: Why the MLflow bridge could not serve, if it could not.
+    mlflow_error: str | None = None
 
     @property
     def problem_lines(self) -> list[str]:
@@ -64,6 +67,8 @@ class LiveSummary:
         if self.mlflow_unsupported:
             calls = ", ".join(f"{k} (x{n})" for k, n in sorted(self.mlflow_unsupported.items()))
             lines.append(f"MLflow calls mlproj does not implement were refused: {calls}")
+        if self.mlflow_error:
+            lines.append(f"the MLflow bridge was not available: {self.mlflow_error}")
         return lines
 
 
@@ -77,27 +82,44 @@ class LiveTracking:
         self._ingestor: LogIngestor | None = None
         self._capture: ScalarCapture | None = None
         self._bridge: MlflowBridge | None = None
+        self._bridge_error: str | None = None
         self._summary: LiveSummary | None = None
 
     def start(self) -> None:
-        """Create the log file and start reading it; start the MLflow bridge."""
-        self.artifact_dir.mkdir(parents=True, exist_ok=True)
-        self._ingestor = LogIngestor(
-            self.store,
-            self.run.run_id,
-            self.log_file,
-            workdir=self.options.workdir,
-            artifact_dir=self.artifact_dir,
-        )
+        """Create the log file and start reading it; start the MLflow bridge.
+
+        Raises:
+            StoreError: The log file or the artifact folder cannot be created.
+        """
+        try:
+            self.artifact_dir.mkdir(parents=True, exist_ok=True)
+            self._ingestor = LogIngestor(
+                self.store,
+                self.run.run_id,
+                self.log_file,
+                workdir=self.options.workdir,
+                artifact_dir=self.artifact_dir,
+            )
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the log file {self.log_file} of run {self.run.run_id} "
+                f"({exc.strerror or exc}); check the store folder's permissions and free space"
+            ) from exc
         self._ingestor.start()
         if self.options.capture_scalars:
             self._capture = ScalarCapture(self._ingestor.add_metrics)
         if self.options.mlflow_bridge:
-            from mlproj.tracking.mlflow_api import MlflowApi
-            from mlproj.tracking.mlflow_bridge import MlflowBridge
+            self._start_bridge()
 
-            self._bridge = MlflowBridge(MlflowApi(self.store, self.run))
-            self._bridge.start()
+    def _start_bridge(self) -> None:
+        from mlproj.tracking.mlflow_bridge import MlflowBridge
+
+        try:  # MLflow compatibility is a convenience: a run never fails for lack of it
+            self._bridge = MlflowBridge(self.store, self.run)
+        except OSError as exc:
+            self._bridge_error = f"cannot listen on 127.0.0.1 ({exc.strerror or exc})"
+            return
+        self._bridge.start()
 
     def child_environment(self, base: Mapping[str, str]) -> dict[str, str]:
         """``base`` plus the variables that point the entry point's loggers at this run."""
@@ -123,7 +145,7 @@ class LiveTracking:
             return self._summary
         stopper = None
         if self._bridge is not None:  # shutting the server down overlaps the final ingestion
-            stopper = threading.Thread(target=self._bridge.stop, name="mlproj-mlflow-stop")
+            stopper = threading.Thread(target=self._stop_bridge, name="mlproj-mlflow-stop")
             stopper.start()
         if self._capture is not None:
             self._capture.close()
@@ -132,10 +154,17 @@ class LiveTracking:
             stopper.join()
         unsupported: dict[str, int] = {}
         if self._bridge is not None:
-            unsupported = dict(self._bridge.api.unsupported)
-        self._summary = LiveSummary(ingest, unsupported)
+            unsupported = self._bridge.unsupported
+        self._summary = LiveSummary(ingest, unsupported, self._bridge_error)
         self._record(self._summary)
         return self._summary
+
+    def _stop_bridge(self) -> None:
+        assert self._bridge is not None  # only started when there is a bridge
+        try:
+            self._bridge.stop()
+        except Exception as exc:  # a failure here must not print a thread traceback
+            self._bridge_error = f"stopping it failed: {type(exc).__name__}: {exc}"
 
     def _record(self, summary: LiveSummary) -> None:
         tags = {}

@@ -7,25 +7,31 @@ mlproj installed beside it), and the one interface every version speaks is the R
 child's environment. With ``MLFLOW_RUN_ID`` set, both ``mlflow.log_param(...)`` alone and
 ``with mlflow.start_run():`` resume the mlproj run instead of creating one.
 
-The port is taken when the bridge is made, before the child starts; the HTTP machinery is
-imported and served from a background thread, so its ~25 ms import overlaps the child's start.
+The port is taken when the bridge is made, before the child starts. A background thread
+accepts connections with a plain loop (not ``socketserver``'s polling one) and loads the HTTP
+machinery (``http.server`` costs ~25 ms to import) only when the first MLflow call arrives, so a
+run that never calls MLflow pays for a listening socket and one thread; stopping the bridge
+costs one round trip on 127.0.0.1.
 Requests need ``Authorization: Bearer <token>`` (``MLFLOW_TRACKING_TOKEN``), so other local
 users cannot write into the run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import secrets
+import os
 import socket
 import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from mlproj.tracking.mlflow_api import PREFIX, MlflowApi, Request
-
 if TYPE_CHECKING:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
+
+    from mlproj.tracking.mlflow_api import MlflowApi
+    from mlproj.tracking.models import Run
+    from mlproj.tracking.store import Store
 
 #: Variables of the caller that would send MLflow's client elsewhere or change its credentials.
 OVERRIDDEN = (
@@ -35,23 +41,28 @@ OVERRIDDEN = (
     "MLFLOW_TRACKING_AUTH",
     "MLFLOW_EXPERIMENT_NAME",
 )
-_READY_TIMEOUT = 10.0
+_JOIN_TIMEOUT = 10.0
 
 
 class MlflowBridge:
-    """Serves :class:`MlflowApi` over HTTP on an ephemeral port of 127.0.0.1."""
+    """Serves :class:`~mlproj.tracking.mlflow_api.MlflowApi` for one run on 127.0.0.1.
 
-    def __init__(self, api: MlflowApi) -> None:
-        self.api = api
-        self.token = secrets.token_hex(16)
+    One thread accepts connections and one thread serves each (MLflow's client keeps its
+    connection open). :meth:`stop` wakes the accepting thread by connecting to it, so stopping
+    takes a round trip rather than a polling interval.
+    """
+
+    def __init__(self, store: Store, run: Run) -> None:
+        self.store, self.run = store, run
+        self.token = os.urandom(16).hex()
+        self.api: MlflowApi | None = None  # made by the serving thread at the first call
         self._socket = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._socket.getsockname()[1]
-        self._server: ThreadingHTTPServer | None = None
-        self._ready = threading.Event()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="mlproj-mlflow", daemon=True)
 
     def start(self) -> None:
-        """Start serving in the background (requests queue on the socket until then)."""
+        """Start serving in the background (connections wait in the socket's queue until then)."""
         self._thread.start()
 
     def variables(self) -> dict[str, str]:
@@ -59,42 +70,72 @@ class MlflowBridge:
         return {
             "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{self.port}",
             "MLFLOW_TRACKING_TOKEN": self.token,
-            "MLFLOW_RUN_ID": self.api.run.run_id,
-            "MLFLOW_EXPERIMENT_ID": self.api.run.experiment_id,
+            "MLFLOW_RUN_ID": self.run.run_id,
+            "MLFLOW_EXPERIMENT_ID": self.run.experiment_id,
             # MLflow prints "View run at http://127.0.0.1:port" otherwise: a dead link later.
             "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
         }
 
+    @property
+    def unsupported(self) -> dict[str, int]:
+        """MLflow calls that were refused because mlproj does not implement them, with counts."""
+        return dict(self.api.unsupported) if self.api is not None else {}
+
     def stop(self) -> None:
-        """Stop serving, close the socket, end the runs the child left running."""
-        if self._ready.wait(_READY_TIMEOUT) and self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        else:
-            self._socket.close()
-        self.api.close()
+        """Stop accepting, close the socket, end the runs the child left running."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            with contextlib.suppress(OSError):  # wake accept(); it sees the flag and returns
+                socket.create_connection(("127.0.0.1", self.port), timeout=_JOIN_TIMEOUT).close()
+            self._thread.join(_JOIN_TIMEOUT)
+        self._socket.close()
+        if self.api is not None:
+            self.api.close()
 
     def _serve(self) -> None:
-        try:
-            from http.server import ThreadingHTTPServer
+        handler = None
+        while not self._stopping.is_set():
+            try:
+                connection, address = self._socket.accept()
+            except OSError:
+                return
+            if self._stopping.is_set():
+                connection.close()
+                return
+            if handler is None:  # the first MLflow call: only now load the HTTP machinery
+                from mlproj.tracking.mlflow_api import MlflowApi
 
-            handler = _handler_class(self.api, self.token)
-            server = ThreadingHTTPServer(("127.0.0.1", self.port), handler, False)
-            server.socket.close()
-            server.socket = self._socket  # already bound and listening
-            self._server = server
-        finally:
-            self._ready.set()  # stop() must never wait for a server that will not come
-        server.serve_forever(poll_interval=0.05)
+                self.api = MlflowApi(self.store, self.run)
+                handler = _handler_class(self.api, self.token)
+            worker = threading.Thread(
+                target=_serve_connection, args=(handler, connection, address), daemon=True
+            )
+            worker.start()
+
+
+def _serve_connection(
+    handler: type[BaseHTTPRequestHandler], connection: socket.socket, address: Any
+) -> None:
+    try:
+        handler(connection, address, None)  # type: ignore[arg-type]  # no server object needed
+    except OSError:
+        pass  # the client went away mid-request
+    finally:
+        connection.close()
 
 
 def _handler_class(api: MlflowApi, token: str) -> type[BaseHTTPRequestHandler]:
     from http.server import BaseHTTPRequestHandler
 
+    from mlproj.tracking.mlflow_api import PREFIX, Request
+
     expected = f"Bearer {token}"
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive: MLflow's client reuses its connection
+        # Headers and body go out in two writes: without this, Nagle's algorithm and the
+        # client's delayed ACK hold every answer back for 40 ms.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # the name http.server looks up
             self._answer("GET")

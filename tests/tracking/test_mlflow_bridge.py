@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 
 import pytest
 
-from mlproj.tracking.mlflow_api import MlflowApi
 from mlproj.tracking.mlflow_bridge import MlflowBridge
 from mlproj.tracking.models import RunStatus
 
@@ -17,7 +16,7 @@ from mlproj.tracking.models import RunStatus
 @pytest.fixture
 def served(store, make_run):
     run = store.create_run(make_run(params={"alpha": "0.5"}))
-    bridge = MlflowBridge(MlflowApi(store, run))
+    bridge = MlflowBridge(store, run)
     bridge.start()
     yield run, bridge
     bridge.stop()
@@ -122,7 +121,7 @@ def test_errors_answer_like_mlflow(store, served, make_run):
     assert (status, got["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
     status, got = call(bridge, "POST", "logged-models", {})
     assert (status, got["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
-    assert bridge.api.unsupported == {"POST /api/2.0/mlflow/logged-models": 1}
+    assert bridge.unsupported == {"POST /api/2.0/mlflow/logged-models": 1}
     status, got = call(bridge, "GET", "runs/get", query={"run_id": rid}, token="wrong")
     assert status == 401
 
