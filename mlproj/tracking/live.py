@@ -107,6 +107,8 @@ class LiveTracking:
             ) from exc
         self._ingestor.start()
         if self.options.capture_scalars:
+            from mlproj.tracking.scalars import ScalarCapture
+
             self._capture = ScalarCapture(self._ingestor.add_metrics)
         if self.options.mlflow_bridge:
             self._start_bridge()
