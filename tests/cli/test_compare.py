@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
+import jsonschema
 import pytest
+
+from tests.conftest import REPO
+
+VIEWS = json.loads((REPO / "schemas" / "run-views.schema.json").read_text())
 
 METRICS = "\n".join(
     [
@@ -60,6 +66,8 @@ def test_compare_marks_what_differs(mlproj, three_runs):
 def test_compare_json(mlproj, three_runs):
     ids = [run["run_id"] for run in three_runs]
     data = mlproj("runs", "compare", *ids, "--json").json()
+    jsonschema.validate(data, VIEWS)
+    jsonschema.validate(data, VIEWS["$defs"]["comparison"] | {"$defs": VIEWS["$defs"]})
     assert data["format_version"] == 1
     assert data["runs"] == ids
     rows = {(row["section"], row["name"]): row for row in data["rows"]}
@@ -88,6 +96,7 @@ def test_diff_shows_params_and_metric_deltas(mlproj, three_runs):
     assert "label" not in result.stdout  # equal rows are left out
     assert "recorded no commit" in result.stdout
     data = mlproj("runs", "diff", first, last, "--json").json()
+    jsonschema.validate(data, VIEWS["$defs"]["diff"] | {"$defs": VIEWS["$defs"]})
     final_row = next(row for row in data["rows"] if row["name"] == "final")
     assert final_row["delta"] == 1.5
     assert data["code"]["diff_stat"] is None
@@ -106,6 +115,7 @@ def test_metric_history_as_a_sparkline(mlproj, three_runs):
     assert "first 0.5 (step 0)" in lines[2]
     assert "min 0.025 (step 19)" in lines[3]
     data = mlproj("runs", "show", rid, "--metric", "loss", "--metric", "final", "--json").json()
+    jsonschema.validate(data, VIEWS)
     assert len(data["metrics"]["loss"]) == 20
     assert data["metrics"]["final"][0]["value"] == 0.5
     missing = mlproj("runs", "show", rid, "--metric", "los")

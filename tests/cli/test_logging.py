@@ -9,12 +9,15 @@ import sys
 import time
 from pathlib import Path
 
+import jsonschema
+
 from mlproj.tracking.models import PastRun, RunStatus
 from mlproj.tracking.store import Store
-from tests.conftest import mlproj_env
+from tests.conftest import REPO, mlproj_env
 from tests.tracking.conftest import BASE_RUN
 
 MLPROJ = f"{sys.executable} -m mlproj"
+VIEWS = json.loads((REPO / "schemas" / "run-views.schema.json").read_text())
 
 ALL_WAYS = r"""set -e
 # 1. the protocol, from the shell
@@ -74,6 +77,7 @@ def test_every_logging_path_lands_in_the_same_run(mlproj, write_project):
         (3, 0.125),
     ]
     listed = mlproj("runs", "artifacts", run["run_id"], "--json").json()
+    jsonschema.validate(listed, VIEWS)
     assert [f["path"] for f in listed["files"]] == ["models/model.tmp"]
     assert "mlproj.log.malformed" not in run["tags"]
     log_file = Path(run["artifact_uri"]).parent / "records.jsonl"
@@ -237,8 +241,10 @@ def test_runs_artifacts_lists_and_copies_out(mlproj, write_project, tmp_path):
     assert listed.stdout.split("\n")[:3] == ["3  model.bin", "2  plots/a.txt", ""]
     assert mlproj("runs", "artifacts", rid, "model.bin", "-o", "-").stdout == "bb\n"
     out = tmp_path / "out"
-    copied = mlproj("runs", "artifacts", rid, "plots", "-o", str(out))
+    copied = mlproj("runs", "artifacts", rid, "plots", "-o", str(out), "--json")
     assert copied.returncode == 0, copied.stderr
+    jsonschema.validate(copied.json(), VIEWS)
+    assert copied.json()["copied"] == [str(out / "plots" / "a.txt")]
     assert (out / "plots" / "a.txt").read_text() == "a\n"
     escape = mlproj("runs", "artifacts", rid, "../stdout.log", "-o", "-")
     assert escape.returncode == 112
