@@ -218,7 +218,7 @@ def _create_run(
     run_name: str | None, experiment_name: str | None, tracking_uri: str | None
 ) -> ActiveRun:
     from mlproj.tracking.live import LiveOptions, LiveTracking
-    from mlproj.tracking.models import NewRun
+    from mlproj.tracking.models import NewRun, RunStatus
     from mlproj.tracking.store import Store
 
     store = Store.open(tracking_uri)
@@ -244,9 +244,16 @@ def _create_run(
         tags={"mlproj.api": "python", "mlproj.env.python": sys.executable, **details},
     )
     run = store.create_run(new)
-    lock = store.hold_runner_lock(run.run_id)
-    live = LiveTracking(store, run, LiveOptions(Path.cwd(), mlflow_bridge=False))
-    live.start()
+    lock: RunnerLock | None = None
+    try:
+        lock = store.hold_runner_lock(run.run_id)
+        live = LiveTracking(store, run, LiveOptions(Path.cwd(), mlflow_bridge=False))
+        live.start()
+    except BaseException:
+        store.finish_run(run.run_id, RunStatus.FAILED, None)  # never leave it RUNNING
+        if lock is not None:
+            lock.release()
+        raise
     _install_exit_hooks()
     writer = LogWriter(live.log_file, live.artifact_dir)
     return ActiveRun(run.run_id, writer, _Owned(store, lock, live))
