@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -253,14 +252,3 @@ def test_runs_artifacts_lists_and_copies_out(mlproj, write_project, tmp_path):
     assert missing.returncode == 118
     folder = mlproj("runs", "artifacts", rid, "plots", "-o", "-")
     assert folder.returncode == 112
-
-
-def test_bridge_off_for_runs_that_do_not_want_it(mlproj, write_project):
-    project = write_project(
-        {
-            "MLproject": "entry_points:\n  main:\n    command: python -c pass\n",
-        }
-    )
-    result = mlproj("run", str(project), MLPROJ_MLFLOW_BRIDGE="false")
-    assert result.returncode == 0
-    assert os.environ.get("MLPROJ_MLFLOW_BRIDGE") is None
