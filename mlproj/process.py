@@ -148,6 +148,8 @@ class ProcessRequest:
     stderr_log: Path
     #: When False, output is only saved, not echoed to the terminal.
     echo: bool = True
+    #: Also receives every chunk of stdout (e.g. to capture metrics); dropped if it raises.
+    stdout_tap: Callable[[bytes], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +209,12 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def _pump(source: BinaryIO, sink: BinaryIO | None, log: BinaryIO) -> None:
+def _pump(
+    source: BinaryIO,
+    sink: BinaryIO | None,
+    log: BinaryIO,
+    tap: Callable[[bytes], None] | None = None,
+) -> None:
     """Copy a child's pipe to the log file and, live, to the terminal (chunks, not lines)."""
     fd = source.fileno()
     while True:
@@ -219,6 +226,11 @@ def _pump(source: BinaryIO, sink: BinaryIO | None, log: BinaryIO) -> None:
             break
         log.write(chunk)
         log.flush()
+        if tap is not None:
+            try:
+                tap(chunk)
+            except Exception:  # a failing observer must not stop the output
+                tap = None
         if sink is not None:
             try:
                 sink.write(chunk)
@@ -303,7 +315,9 @@ def _start_pumps(
     out_sink = sys.stdout.buffer if request.echo else None
     err_sink = sys.stderr.buffer if request.echo else None
     pumps = [
-        threading.Thread(target=_pump, args=(child.stdout, out_sink, out_log), daemon=True),
+        threading.Thread(
+            target=_pump, args=(child.stdout, out_sink, out_log, request.stdout_tap), daemon=True
+        ),
         threading.Thread(target=_pump, args=(child.stderr, err_sink, err_log), daemon=True),
     ]
     for pump in pumps:

@@ -9,6 +9,7 @@ the entry point under supervision and always records how it ended.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import signal
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from mlproj.spec.command import display_command, file_entry_point, render_comman
 from mlproj.spec.load import load_project
 from mlproj.spec.model import EntryPoint, Project
 from mlproj.spec.params import ResolvedParams, resolve_params
+from mlproj.tracking.live import LiveOptions, LiveSummary, LiveTracking
 from mlproj.tracking.location import resolve_location
 from mlproj.tracking.models import NewRun, Run, RunStatus
 from mlproj.tracking.store import FAILURE_TAG, Store
@@ -36,6 +38,10 @@ DEFAULT_EXPERIMENT = "Default"
 #: Files of the run folder: the environment build output, and the installed set.
 ENV_BUILD_LOG = "env-build.log"
 INSTALLED_FILE = "installed.txt"
+#: Tags every run gets: where `mlproj run` was called from (relative `-P` paths are taken from
+#: there) and which parameters took their default value (a JSON list of names).
+CALLER_DIR_TAG = "mlproj.caller_dir"
+DEFAULTS_TAG = "mlproj.params.defaults"
 _FILE_SUFFIXES = (".py", ".sh")
 
 
@@ -56,6 +62,10 @@ class RunRequest:
     echo_output: bool = True
     #: Docker options (-A, --build-image...); None when none was given.
     docker: DockerOptions | None = None
+    #: Extra tags for the new run (e.g. ``mlproj.rerun_of``).
+    tags: Mapping[str, str] = field(default_factory=dict)
+    #: Turn stdout lines like ``loss: 0.25 (step 3)`` into metrics.
+    capture_scalars: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,8 @@ class RunResult:
     run: Run
     exit_code: int
     duration: float
+    #: What the entry point logged, and any problems with it.
+    tracking: LiveSummary | None = None
 
 
 class RunEvents(Protocol):
@@ -168,6 +180,11 @@ def _new_run(plan: RunPlan) -> NewRun:
     tags = {f"mlproj.source.{k}": v for k, v in source.details.items()}
     tags.update({f"mlproj.env.{k}": v for k, v in env.details.items()})
     tags["mlproj.project.name"] = plan.project.name
+    tags[CALLER_DIR_TAG] = str(plan.request.caller_dir)
+    defaults = [name for name in plan.params.given if name not in plan.request.params]
+    if defaults:  # rerun leaves these out, so they resolve as defaults again
+        tags[DEFAULTS_TAG] = json.dumps(defaults)
+    tags.update(plan.request.tags)
     return NewRun(
         experiment_name=plan.request.experiment_name or DEFAULT_EXPERIMENT,
         run_name=plan.request.run_name,
@@ -226,9 +243,10 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     try:
         events.run_started(run, plan)
         _prepare_environment(plan, store, run, events)
-        outcome = _run_entry_point(plan, store, run, events)
+        outcome, tracked = _run_entry_point(plan, store, run, events)
         status, exit_code = _status_of(outcome)
-        return RunResult(_finish(store, run, status, exit_code), exit_code, outcome.duration)
+        ended = _finish(store, run, status, exit_code)
+        return RunResult(ended, exit_code, outcome.duration, tracked)
     except KeyboardInterrupt:
         status, exit_code = RunStatus.KILLED, 128 + signal.SIGINT
         raise
@@ -286,34 +304,68 @@ class _SavedOutput:
             self.handle.close()
 
 
-def _run_entry_point(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> ProcessOutcome:
-    if plan.environment.manager == "docker":
-        return _run_container(plan, _docker_env(plan.environment), store, run, events)
-    run_dir = store.run_dir(run.run_id)
+def _run_entry_point(
+    plan: RunPlan, store: Store, run: Run, events: RunEvents
+) -> tuple[ProcessOutcome, LiveSummary]:
+    """Run the entry point (a local child or a container) with live tracking around it."""
+    docker = plan.environment.manager == "docker"
+    # The MLflow bridge listens on the host's loopback, which a container does not reach.
+    wanted = os.environ.get("MLPROJ_MLFLOW_BRIDGE", "1").strip().lower() not in ("0", "false")
+    options = LiveOptions(
+        plan.project.directory, plan.request.capture_scalars, wanted and not docker
+    )
+    live = LiveTracking(store, run, options)
+    live.start()
+    try:
+        if docker:
+            outcome = _run_container(
+                plan, _docker_env(plan.environment), store, run, events, live=live
+            )
+        else:
+            outcome = _run_local(plan, store, run, events, live)
+    finally:
+        tracked = live.stop()  # everything the entry point wrote is stored before the run ends
+    return outcome, tracked
+
+
+def _run_local(
+    plan: RunPlan, store: Store, run: Run, events: RunEvents, live: LiveTracking
+) -> ProcessOutcome:
     request = ProcessRequest(
         argv=plan.argv,
         cwd=plan.project.directory,
-        env=child_environment(plan, store, run),
-        stdout_log=run_dir / "stdout.log",
-        stderr_log=run_dir / "stderr.log",
+        env=live.child_environment(child_environment(plan, store, run)),
+        stdout_log=store.run_dir(run.run_id) / "stdout.log",
+        stderr_log=store.run_dir(run.run_id) / "stderr.log",
         echo=plan.request.echo_output,
+        stdout_tap=live.stdout_tap,
     )
     try:
         return supervise(request)
     except OSError as exc:
-        # The program itself could not start: the entry point's failure, reported as a shell would.
+        # The program could not start: the entry point's failure, reported as a shell would.
         events.run_failed_to_start(run, f"cannot start '{plan.argv[0]}': {exc.strerror}")
         code = 127 if isinstance(exc, FileNotFoundError) else 126
         return ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
 
 
 def _run_container(
-    plan: RunPlan, env: DockerEnvironment, store: Store, run: Run, events: RunEvents
+    plan: RunPlan,
+    env: DockerEnvironment,
+    store: Store,
+    run: Run,
+    events: RunEvents,
+    *,
+    live: LiveTracking,
 ) -> ProcessOutcome:
-    """Run the entry point in a container (docker backend), as the environment configures it."""
+    """Run the entry point in a container (docker backend), as the environment configures it.
+
+    The run's variables, the log-record file among them, are store paths that the environment
+    maps to their place inside the container, so logging from the container lands in this run.
+    """
     from mlproj.backends.docker import ContainerRequest, run_container
 
-    spec = env.container_run(plan.argv, run_variables(store, run))
+    spec = env.container_run(plan.argv, live.child_environment(run_variables(store, run)))
     run_dir = store.run_dir(run.run_id)
     request = ContainerRequest(
         image=spec.image,

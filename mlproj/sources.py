@@ -16,6 +16,7 @@ from mlproj.process import run_tool
 # Hardening for every git call mlproj makes: no hooks, no fsmonitor helper from the repo's config.
 GIT_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
 
+_COMMIT = re.compile(r"[0-9a-f]{4,64}")
 _REMOTE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://|[^/\s]+@[^/\s]+:)")
 
 
@@ -97,3 +98,14 @@ def _git_state(folder: Path) -> tuple[str | None, bool | None, dict[str, str]]:
         elif line and not line.startswith("#"):
             dirty = True
     return commit, dirty, details
+
+
+def diff_stat(folder: Path, old: str, new: str) -> str | None:
+    """``git diff --stat old new`` in the repository holding ``folder`` (None when unknown)."""
+    if not (_COMMIT.fullmatch(old) and _COMMIT.fullmatch(new)):
+        return None  # recorded values are commit ids; anything else never reaches git's argv
+    done = run_tool(
+        ["git", *GIT_SAFE, "-C", str(folder), "diff", "--stat", "--no-color", old, new, "--"],
+        timeout=60,
+    )
+    return done.stdout if done.ok else None

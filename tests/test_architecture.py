@@ -10,6 +10,21 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mlproj"
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
     "mlproj.errors": ["mlproj."],
+    # The protocol writer is copied into environments without mlproj: standard library only.
+    "mlproj.logwriter": ["mlproj."],
+    # Comparing runs is pure: recorded runs in, rows out.
+    "mlproj.compare": [
+        "mlproj.spec",
+        "mlproj.envs",
+        "mlproj.backends",
+        "mlproj.sources",
+        "mlproj.runner",
+        "mlproj.cli",
+        "mlproj.process",
+    ],
+    # The Python logging API sits beside the runner, never under it or the CLI.
+    "mlproj.fluent": ["mlproj.runner", "mlproj.cli", "mlproj.envs", "mlproj.backends"],
+    "mlproj.reproduce": ["mlproj.cli"],
     "mlproj.settings": [
         "mlproj.spec",
         "mlproj.tracking",
@@ -77,7 +92,7 @@ FORBIDDEN = {
         "mlproj.runner",
         "mlproj.cli",
     ],
-    "mlproj.runner": ["mlproj.cli"],
+    "mlproj.runner": ["mlproj.cli", "mlproj.reproduce", "mlproj.fluent"],
 }
 
 

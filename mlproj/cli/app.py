@@ -117,6 +117,20 @@ def run(
         bool,
         typer.Option("--image-user", help="Docker: run as the image's user, not your uid:gid."),
     ] = False,
+    reuse: Annotated[
+        bool,
+        typer.Option(
+            "--reuse",
+            help="Skip the run when a FINISHED run of the same clean commit, entry point, "
+            "parameters and environment exists; print its id and exit 0.",
+        ),
+    ] = False,
+    capture_scalars: Annotated[
+        bool,
+        typer.Option(
+            "--capture-scalars", help="stdout lines like 'loss: 0.25 (step 3)' become metrics."
+        ),
+    ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
     from mlproj.cli.commands import run_command
@@ -138,6 +152,8 @@ def run(
         strict_params=strict_params,
         quiet=quiet,
         docker=docker,
+        reuse=reuse,
+        capture_scalars=capture_scalars,
     )
 
 
@@ -177,6 +193,9 @@ def runs_list(
     ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most N runs; 0 for all.")] = 100,
     json: Json = False,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Print CSV: attributes, params.*, metrics.*, tags.*")
+    ] = False,
     tracking_uri: TrackingUri = None,
 ) -> int:
     """List runs, newest first."""
@@ -190,6 +209,7 @@ def runs_list(
         limit=limit,
         as_json=json,
         tracking_uri=tracking_uri,
+        as_csv=csv,
     )
 
 
@@ -197,9 +217,17 @@ def runs_list(
 def runs_show(
     run_id: Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")],
     json: Json = False,
+    metric: Annotated[
+        Optional[list[str]],  # noqa: UP045 - see TrackingUri
+        typer.Option("--metric", help="Draw this metric's history instead (repeatable)."),
+    ] = None,
     tracking_uri: TrackingUri = None,
 ) -> int:
-    """Show everything recorded about a run."""
+    """Show everything recorded about a run, or the history of some of its metrics."""
+    if metric:
+        from mlproj.cli.tracking_commands import metric_command
+
+        return metric_command(run_id, metric, as_json=json, tracking_uri=tracking_uri)
     from mlproj.cli.commands import runs_show_command
 
     return runs_show_command(run_id, as_json=json, tracking_uri=tracking_uri)
@@ -247,3 +275,9 @@ def experiments_create(
     from mlproj.cli.commands import experiments_create_command
 
     return experiments_create_command(name, tracking_uri=tracking_uri)
+
+
+# The tracking and reproducing commands live in their own module (it needs the objects above).
+from mlproj.cli.app_tracking import register  # noqa: E402
+
+register(app, runs_app)

@@ -35,6 +35,8 @@ def run_command(
     strict_params: bool,
     quiet: bool,
     docker: DockerOptions | None = None,
+    reuse: bool = False,
+    capture_scalars: bool = False,
 ) -> int:
     """`mlproj run`: plan (validate everything), then execute and exit with the entry's status."""
     from mlproj.cli.progress import RunReporter
@@ -53,10 +55,20 @@ def run_command(
         tracking_uri=tracking_uri,
         strict_params=strict_params,
         docker=docker,
+        capture_scalars=capture_scalars,
     )
     plan = plan_run(request)
     store = _store(tracking_uri)
     reporter = RunReporter(quiet=quiet)
+    if reuse:
+        from mlproj.reproduce import reusable_run
+
+        found, reason = reusable_run(store, plan)
+        if found is not None:
+            reporter.reused(found)
+            sys.stdout.write(f"{found.run_id}\n")
+            return 0
+        reporter.not_reused(reason)
     try:
         result = execute_run(plan, store, reporter)
     finally:
@@ -116,12 +128,15 @@ def runs_list_command(
     limit: int,
     as_json: bool,
     tracking_uri: str | None,
+    as_csv: bool = False,
 ) -> int:
     """`mlproj runs list`."""
     from mlproj.cli import render
 
     if limit < 0:
         raise UsageError(f"--limit: {limit} is negative (give 0 for all runs)")
+    if as_json and as_csv:
+        raise UsageError("--json and --csv cannot be used together; pick one")
     store = _store(tracking_uri)
     runs = store.search_runs(
         experiment=experiment,
@@ -130,7 +145,11 @@ def runs_list_command(
         sort=sort,
         limit=limit or None,
     )
-    if as_json:
+    if as_csv:
+        from mlproj.cli.render_tracking import runs_csv
+
+        sys.stdout.write(runs_csv(runs))
+    elif as_json:
         sys.stdout.write(render.runs_json(runs))
     else:
         sys.stdout.write(render.runs_table(runs))

@@ -27,6 +27,21 @@ class RunReporter:
             sys.stderr.write(f"mlproj: {text}\n")
             sys.stderr.flush()
 
+    def say(self, text: str) -> None:
+        """One ``mlproj: ...`` line on stderr (unless quiet)."""
+        self._say(text)
+
+    def reused(self, run: Run) -> None:
+        """`--reuse` found an earlier run of the same work: nothing runs."""
+        self._say(
+            f"reusing run {run.run_id} ({run.run_name}, FINISHED "
+            f"{run.experiment_name}/{run.entry_point}): same commit, parameters and environment"
+        )
+
+    def not_reused(self, reason: str) -> None:
+        """`--reuse` found nothing to reuse: the run goes ahead."""
+        self._say(f"--reuse: running, because {reason}")
+
     def run_started(self, run: Run, plan: RunPlan) -> None:
         key = plan.environment.key()
         env = plan.environment.manager + (f" {key}" if key else "")
@@ -74,3 +89,7 @@ class RunReporter:
         if run.status is RunStatus.FAILED:
             how += f" (exit code {result.exit_code})"
         self._say(f"run {run.run_id} {how} in {result.duration:.2f} s")
+        if result.tracking is not None:
+            # Not silenced by -q: these are records of the run that were lost.
+            for line in result.tracking.problem_lines:
+                sys.stderr.write(f"mlproj: warning: {line}\n")

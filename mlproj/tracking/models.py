@@ -117,3 +117,21 @@ class Run:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RunMatch:
+    """Exact criteria for finding earlier runs of the same work (``mlproj run --reuse``).
+
+    A ``None`` field matches only ``None``; ``params`` must be equal as a whole.
+    """
+
+    source_uri: str
+    source_commit: str
+    source_subdir: str | None
+    entry_point: str
+    env_manager: str
+    env_key: str | None
+    params: Mapping[str, str]
+    source_dirty: bool = False
+    status: RunStatus = RunStatus.FINISHED

@@ -16,7 +16,7 @@ from mlproj.errors import NotFoundError
 from mlproj.tracking import sqlgen
 from mlproj.tracking.db import Row, Tx, placeholders
 from mlproj.tracking.filters import SortKey
-from mlproj.tracking.models import Experiment, Run, RunStatus
+from mlproj.tracking.models import Experiment, Run, RunMatch, RunStatus
 
 #: Longest IN list sent at once (SQLite's default limit is 32766 variables; stay far below).
 CHUNK = 500
@@ -193,3 +193,30 @@ def unknown_experiment(name: str, known: Sequence[str]) -> NotFoundError:
     """The error for an experiment name that does not exist."""
     listed = ", ".join(f"'{each}'" for each in known[:10]) or "none yet"
     return NotFoundError(f"no experiment named '{name}' (known: {listed})")
+
+
+#: Candidates for :meth:`Store.find_runs` (params are compared by the caller), newest first.
+#: ``(x = ? OR (x IS NULL AND ? IS NULL))`` is null-safe equality in portable SQL.
+MATCH_RUNS = (
+    "SELECT run_key FROM runs WHERE status = ? AND source_uri = ? AND source_commit = ? "
+    "AND entry_point = ? AND env_manager = ? AND source_dirty = ? "
+    "AND (source_subdir = ? OR (source_subdir IS NULL AND ? IS NULL)) "
+    "AND (env_key = ? OR (env_key IS NULL AND ? IS NULL)) "
+    "ORDER BY start_time DESC, run_key DESC LIMIT 200"
+)
+
+
+def match_values(match: RunMatch) -> tuple[object, ...]:
+    """The values bound to :data:`MATCH_RUNS`."""
+    return (
+        match.status.value,
+        match.source_uri,
+        match.source_commit,
+        match.entry_point,
+        match.env_manager,
+        match.source_dirty,
+        match.source_subdir,
+        match.source_subdir,
+        match.env_key,
+        match.env_key,
+    )

@@ -20,7 +20,15 @@ from mlproj.tracking.db import Database, Tx, now_ms
 from mlproj.tracking.filters import Expr, parse_filter, parse_sort
 from mlproj.tracking.location import resolve_location
 from mlproj.tracking.locks import RunnerLock, RunnerState, acquire_runner_lock, runner_state
-from mlproj.tracking.models import Experiment, Metric, NewRun, PastRun, Run, RunStatus
+from mlproj.tracking.models import (
+    Experiment,
+    Metric,
+    NewRun,
+    PastRun,
+    Run,
+    RunMatch,
+    RunStatus,
+)
 from mlproj.tracking.names import generate_run_name, new_run_id
 
 __all__ = ["RunnerLock", "Store"]
@@ -184,6 +192,23 @@ class Store:
         with self._db.write() as tx:
             writes.upsert_tags(tx, queries.run_key(tx, run_id), tags)
 
+    def set_run_name(self, run_id: str, name: str) -> None:
+        """Rename a run."""
+        self._require_store(run_id)
+        if not name.strip():
+            raise UsageError(f"run {run_id}: a run name cannot be empty")
+        with self._db.write() as tx:
+            key = queries.run_key(tx, run_id)
+            tx.execute("UPDATE runs SET run_name = ? WHERE run_key = ?", (name, key))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        """Remove a tag (nothing happens when it is not set)."""
+        self._require_store(run_id)
+        with self._db.write() as tx:
+            tx.execute(
+                "DELETE FROM tags WHERE run_key = ? AND key = ?", (queries.run_key(tx, run_id), key)
+            )
+
     # Reading runs --------------------------------------------------------------------------
 
     def get_run(self, run_id_or_prefix: str) -> Run:
@@ -254,6 +279,31 @@ class Store:
             Metric(key, math.nan if value is None else float(value), int(step), int(timestamp))
             for value, step, timestamp in rows
         ]
+
+    def latest_metrics(self, run_id: str) -> list[Metric]:
+        """The latest value of each metric of a run (id or prefix), with its step and time."""
+        self._require_store(run_id)
+        with self._db.read() as tx:
+            run_key = queries.resolve_run(tx, run_id)[0]
+            rows = tx.rows(
+                "SELECT key, value, step, timestamp FROM latest_metrics WHERE run_key = ? "
+                "ORDER BY key",
+                (run_key,),
+            )
+        return [
+            Metric(str(key), math.nan if value is None else float(value), int(step), int(stamp))
+            for key, value, step, stamp in rows
+        ]
+
+    def find_runs(self, match: RunMatch, limit: int = 20) -> list[Run]:
+        """Runs that match ``match`` exactly (params included), newest first."""
+        if not self._readable(None):
+            return []
+        with self._db.read() as tx:
+            keys = [int(row[0]) for row in tx.rows(queries.MATCH_RUNS, queries.match_values(match))]
+            runs = queries.load_runs(tx, keys, self.runs_dir)
+        wanted = dict(match.params)
+        return [run for run in runs if run.params == wanted][:limit]
 
     def _require_store(self, run_id: str) -> None:
         """Refuse to touch a run of a store that does not exist (and do not create the store)."""

@@ -129,7 +129,22 @@ def insert_metrics(tx: Tx, run_key: int, metrics: Iterable[Metric]) -> None:
 
 def _insert_metric_values(tx: Tx, values: list[_MetricValues]) -> None:
     tx.executemany(_INSERT_METRIC, values)
-    tx.executemany(_UPSERT_LATEST, values)
+    tx.executemany(_UPSERT_LATEST, _latest_of(values))
+
+
+def _latest_of(values: list[_MetricValues]) -> list[_MetricValues]:
+    """The one row per (run, key) that :data:`_UPSERT_LATEST` would end with, in batch order.
+
+    Upserting only these leaves the same ``latest_metrics`` as upserting every row (highest step,
+    then highest timestamp, then the last logged) and spares one statement per point: a batch of
+    10,000 points of one metric costs one upsert, not 10,000.
+    """
+    best: dict[tuple[int, str], _MetricValues] = {}
+    for row in values:
+        current = best.get((row[0], row[1]))
+        if current is None or (row[3], row[4]) >= (current[3], current[4]):
+            best[(row[0], row[1])] = row
+    return list(best.values())
 
 
 def _run_values(row: RunRow) -> tuple[object, ...]:

@@ -1,0 +1,175 @@
+"""A tiny MLflow tracking server on 127.0.0.1, alive for one run, so MLflow code logs into it.
+
+Why a server: the child's ``mlflow`` package is whatever its environment holds (any version, no
+mlproj installed beside it), and the one interface every version speaks is the REST API behind
+``MLFLOW_TRACKING_URI=http://...``. MLflow's file store would need converting after the fact
+(and MLflow 3 refuses it unless told), and a tracking plugin would need mlproj installed in the
+child's environment. With ``MLFLOW_RUN_ID`` set, both ``mlflow.log_param(...)`` alone and
+``with mlflow.start_run():`` resume the mlproj run instead of creating one.
+
+The port is taken when the bridge is made, before the child starts. A background thread
+accepts connections with a plain loop (not ``socketserver``'s polling one) and loads the HTTP
+machinery (``http.server`` costs ~25 ms to import) only when the first MLflow call arrives, so a
+run that never calls MLflow pays for a listening socket and one thread; stopping the bridge
+costs one round trip on 127.0.0.1.
+Requests need ``Authorization: Bearer <token>`` (``MLFLOW_TRACKING_TOKEN``), so other local
+users cannot write into the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+if TYPE_CHECKING:
+    from http.server import BaseHTTPRequestHandler
+
+    from mlproj.tracking.mlflow_api import MlflowApi
+    from mlproj.tracking.models import Run
+    from mlproj.tracking.store import Store
+
+#: Variables of the caller that would send MLflow's client elsewhere or change its credentials.
+OVERRIDDEN = (
+    "MLFLOW_TRACKING_USERNAME",
+    "MLFLOW_TRACKING_PASSWORD",
+    "MLFLOW_TRACKING_AWS_SIGV4",
+    "MLFLOW_TRACKING_AUTH",
+    "MLFLOW_EXPERIMENT_NAME",
+)
+_JOIN_TIMEOUT = 10.0
+
+
+class MlflowBridge:
+    """Serves :class:`~mlproj.tracking.mlflow_api.MlflowApi` for one run on 127.0.0.1.
+
+    One thread accepts connections and one thread serves each (MLflow's client keeps its
+    connection open). :meth:`stop` wakes the accepting thread by connecting to it, so stopping
+    takes a round trip rather than a polling interval.
+    """
+
+    def __init__(self, store: Store, run: Run) -> None:
+        self.store, self.run = store, run
+        self.token = os.urandom(16).hex()
+        self.api: MlflowApi | None = None  # made by the serving thread at the first call
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._socket.getsockname()[1]
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="mlproj-mlflow", daemon=True)
+
+    def start(self) -> None:
+        """Start serving in the background (connections wait in the socket's queue until then)."""
+        self._thread.start()
+
+    def variables(self) -> dict[str, str]:
+        """What the child needs so that MLflow's client logs into the served run."""
+        return {
+            "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{self.port}",
+            "MLFLOW_TRACKING_TOKEN": self.token,
+            "MLFLOW_RUN_ID": self.run.run_id,
+            "MLFLOW_EXPERIMENT_ID": self.run.experiment_id,
+            # MLflow prints "View run at http://127.0.0.1:port" otherwise: a dead link later.
+            "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+        }
+
+    @property
+    def unsupported(self) -> dict[str, int]:
+        """MLflow calls that were refused because mlproj does not implement them, with counts."""
+        return dict(self.api.unsupported) if self.api is not None else {}
+
+    def stop(self) -> None:
+        """Stop accepting, close the socket, end the runs the child left running."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            with contextlib.suppress(OSError):  # wake accept(); it sees the flag and returns
+                socket.create_connection(("127.0.0.1", self.port), timeout=_JOIN_TIMEOUT).close()
+            self._thread.join(_JOIN_TIMEOUT)
+        self._socket.close()
+        if self.api is not None:
+            self.api.close()
+
+    def _serve(self) -> None:
+        handler = None
+        while not self._stopping.is_set():
+            try:
+                connection, address = self._socket.accept()
+            except OSError:
+                return
+            if self._stopping.is_set():
+                connection.close()
+                return
+            if handler is None:  # the first MLflow call: only now load the HTTP machinery
+                from mlproj.tracking.mlflow_api import MlflowApi
+
+                self.api = MlflowApi(self.store, self.run)
+                handler = _handler_class(self.api, self.token)
+            worker = threading.Thread(
+                target=_serve_connection, args=(handler, connection, address), daemon=True
+            )
+            worker.start()
+
+
+def _serve_connection(
+    handler: type[BaseHTTPRequestHandler], connection: socket.socket, address: Any
+) -> None:
+    try:
+        handler(connection, address, None)  # type: ignore[arg-type]  # no server object needed
+    except OSError:
+        pass  # the client went away mid-request
+    finally:
+        connection.close()
+
+
+def _handler_class(api: MlflowApi, token: str) -> type[BaseHTTPRequestHandler]:
+    from http.server import BaseHTTPRequestHandler
+
+    from mlproj.tracking.mlflow_api import PREFIX, Request
+
+    expected = f"Bearer {token}"
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive: MLflow's client reuses its connection
+        # Headers and body go out in two writes: without this, Nagle's algorithm and the
+        # client's delayed ACK hold every answer back for 40 ms.
+        disable_nagle_algorithm = True
+
+        def do_GET(self) -> None:  # the name http.server looks up
+            self._answer("GET")
+
+        def do_POST(self) -> None:  # the name http.server looks up
+            self._answer("POST")
+
+        def _answer(self, method: str) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length > 0 else b""
+            status, body = self._dispatch(method, raw)
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _dispatch(self, method: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+            if self.headers.get("Authorization") != expected:
+                return 401, {"error_code": "UNAUTHENTICATED", "message": "bad or missing token"}
+            url = urlsplit(self.path)
+            if not url.path.startswith(PREFIX):
+                return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": url.path}
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                return 400, {"error_code": "MALFORMED_REQUEST", "message": "body is no object"}
+            query = dict(parse_qsl(url.query))
+            return api.handle(Request(method, url.path[len(PREFIX) :], query, body))
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silence the per-request access log (it would land on mlproj's stderr)."""
+
+    return Handler
