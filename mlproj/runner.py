@@ -33,10 +33,6 @@ DEFAULT_EXPERIMENT = "Default"
 _FILE_SUFFIXES = (".py", ".sh")
 
 
-class Terminated(BaseException):
-    """Raised in the main thread when mlproj receives SIGTERM outside a supervised child."""
-
-
 @dataclass(frozen=True, slots=True)
 class RunRequest:
     """Everything `mlproj run` was asked to do."""
