@@ -21,11 +21,12 @@ from mlproj import __version__
 from mlproj.envs import Environment, select_environment
 from mlproj.errors import ProjectError, Terminated
 from mlproj.process import ProcessOutcome, ProcessRequest, supervise
-from mlproj.sources import ResolvedSource, resolve_source
+from mlproj.sources import Progress, ResolvedSource, resolve_source
 from mlproj.spec.command import display_command, file_entry_point, render_command
 from mlproj.spec.load import load_project
 from mlproj.spec.model import EntryPoint, Project
 from mlproj.spec.params import ResolvedParams, resolve_params
+from mlproj.tracking.location import resolve_location
 from mlproj.tracking.models import NewRun, Run, RunStatus
 from mlproj.tracking.store import Store
 
@@ -48,6 +49,7 @@ class RunRequest:
     tracking_uri: str | None = None
     strict_params: bool = False
     echo_output: bool = True
+    offline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +103,37 @@ def resolve_entry_point(project: Project, name: str) -> EntryPoint:
     )
 
 
-def plan_run(request: RunRequest) -> RunPlan:
-    """Validate everything about a run without creating it."""
-    source = resolve_source(request.uri, version=request.version, caller_dir=request.caller_dir)
+def plan_run(request: RunRequest, progress: Progress | None = None) -> RunPlan:
+    """Validate everything about a run without creating it.
+
+    A git source is checked out into a private folder that the plan owns: :func:`execute_run`
+    releases it, and so does this function when validation fails.
+    """
+    source = resolve_source(
+        request.uri,
+        version=request.version,
+        caller_dir=request.caller_dir,
+        offline=request.offline,
+        ignore=_store_paths(request),
+        progress=progress,
+    )
+    try:
+        return _plan(request, source)
+    except BaseException:
+        source.release()
+        raise
+
+
+def _store_paths(request: RunRequest) -> tuple[Path, ...]:
+    """The tracking store's files: in a project folder they do not make its tree dirty."""
+    location = resolve_location(request.tracking_uri, request.caller_dir)
+    db = str(location.db_path)
+    sidecars = tuple(Path(db + suffix) for suffix in ("-wal", "-shm", "-journal"))
+    folder = (location.db_path.parent,) if location.uri == str(location.db_path.parent) else ()
+    return (*folder, location.db_path, *sidecars, location.runs_dir)
+
+
+def _plan(request: RunRequest, source: ResolvedSource) -> RunPlan:
     project = load_project(source.project_dir)
     entry = resolve_entry_point(project, request.entry_point)
     params = resolve_params(
@@ -176,14 +206,20 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     Whatever happens after the run is created (build failure, Ctrl-C, SIGTERM, a crash in mlproj),
     the run gets a final status before this returns or raises.
     """
-    run = store.create_run(_new_run(plan))
+    try:
+        run = store.create_run(_new_run(plan))
+    except BaseException:
+        plan.source.release()
+        raise
     lock = store.hold_runner_lock(run.run_id)
     status, exit_code = RunStatus.FAILED, None
     try:
+        _save_source_snapshot(store.run_dir(run.run_id), plan.source)
         events.run_started(run, plan)
         plan.environment.prepare(events.env_output)
         outcome = _run_entry_point(plan, store, run, events)
         status, exit_code = _status_of(outcome)
+        _release_source(store, run, plan.source)
         return RunResult(_finish(store, run, status, exit_code), exit_code, outcome.duration)
     except KeyboardInterrupt:
         status, exit_code = RunStatus.KILLED, 128 + signal.SIGINT
@@ -194,8 +230,27 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     finally:
         # Reached with the run still RUNNING only when something above raised: record the end.
         if store.get_run(run.run_id).status is RunStatus.RUNNING:
+            _release_source(store, run, plan.source)
             _finish(store, run, status, exit_code)
         lock.release()
+
+
+def _save_source_snapshot(run_dir: Path, source: ResolvedSource) -> None:
+    """Write the uncommitted diff and untracked files of a dirty tree under ``<run>/source/``."""
+    folder = run_dir / "source"
+    for name, content in source.snapshot_files.items():
+        target = folder / name
+        if not target.resolve().is_relative_to(folder.resolve()):
+            continue  # names come from git, but never write outside the run's folder
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def _release_source(store: Store, run: Run, source: ResolvedSource) -> None:
+    """Give up the run's private checkout; record where it is when the run wrote into it."""
+    kept = source.release()
+    if kept is not None:
+        store.set_tags(run.run_id, {"mlproj.source.workdir": str(kept)})
 
 
 def _run_entry_point(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> ProcessOutcome:

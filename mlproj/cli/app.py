@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlproj import __version__
+from mlproj.cli.cache import cache_app
 
 
 def _typer(help_text: str) -> typer.Typer:
@@ -29,6 +30,7 @@ runs_app = _typer("Query and manage recorded runs.")
 experiments_app = _typer("List and create experiments.")
 app.add_typer(runs_app, name="runs")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(cache_app, name="cache")
 
 TrackingUri = Annotated[
     Optional[str],  # noqa: UP045 - typer inspects annotations at runtime on Python 3.10
@@ -39,7 +41,10 @@ TrackingUri = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (see schemas/run.schema.json).")]
-Uri = Annotated[str, typer.Argument(help="Project folder (default: the current folder).")]
+Uri = Annotated[
+    str,
+    typer.Argument(help="Project folder or git URL, with an optional #subdir (default: .)."),
+]
 
 
 def _version(value: bool) -> None:
@@ -94,6 +99,9 @@ def run(
         bool,
         typer.Option("-q", "--quiet", help="No mlproj messages; the entry point's output only."),
     ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never fetch git sources; run from the cache.")
+    ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
     from mlproj.cli.commands import run_command
@@ -109,6 +117,7 @@ def run(
         tracking_uri=tracking_uri,
         strict_params=strict_params,
         quiet=quiet,
+        offline=offline,
     )
 
 

@@ -31,6 +31,7 @@ def run_command(
     tracking_uri: str | None,
     strict_params: bool,
     quiet: bool,
+    offline: bool = False,
 ) -> int:
     """`mlproj run`: plan (validate everything), then execute and exit with the entry's status."""
     from mlproj.cli.progress import RunReporter
@@ -48,10 +49,11 @@ def run_command(
         run_name=run_name,
         tracking_uri=tracking_uri,
         strict_params=strict_params,
+        offline=offline,
     )
-    plan = plan_run(request)
-    store = _store(tracking_uri)
     reporter = RunReporter(quiet=quiet)
+    plan = plan_run(request, progress=reporter.progress)
+    store = _store(tracking_uri)
     result = execute_run(plan, store, reporter)
     reporter.run_ended(result)
     return result.exit_code
@@ -63,7 +65,10 @@ def validate_command(uri: str) -> int:
     from mlproj.spec.load import check_project
 
     source = resolve_source(uri, version=None, caller_dir=Path.cwd())
-    project, problems = check_project(source.project_dir)
+    try:
+        project, problems = check_project(source.project_dir)
+    finally:
+        source.release()
     if problems:
         for problem in problems:
             sys.stderr.write(f"{problem}\n")
@@ -81,7 +86,10 @@ def describe_command(uri: str, *, as_json: bool) -> int:
     from mlproj.spec.load import load_project
 
     source = resolve_source(uri, version=None, caller_dir=Path.cwd())
-    project = load_project(source.project_dir)
+    try:
+        project = load_project(source.project_dir)
+    finally:
+        source.release()
     out = render.project_json(project) if as_json else render.project_text(project)
     sys.stdout.write(out)
     return 0

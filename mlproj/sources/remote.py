@@ -1,0 +1,205 @@
+"""Git sources through the cache: mirror, fetch only when needed, check out into a private folder.
+
+A mirror is read under a shared lock and created or fetched under an exclusive one (per URL).
+Nothing is fetched when the version is already cached and cannot move (a tag or a commit id);
+branches and the default branch are fetched before each run, and a failed fetch falls back to
+the cached commit with a warning. ``--offline`` never fetches. Submodules are checked out from
+their own mirrors, one URL lock at a time (never nested, so no lock order can deadlock).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from mlproj.errors import SourceError
+from mlproj.sources import gitcli, gitrepo
+from mlproj.sources.cache import MirrorEntry, locked, mirror_entry, remove_tree
+from mlproj.sources.gitrepo import RefKind, Revision, SubmoduleRef
+from mlproj.sources.model import Progress
+from mlproj.sources.uri import GitUrl, is_hex, join_submodule_url, parse_git_url
+from mlproj.sources.workdir import Workdir
+
+_MAX_DEPTH = 8
+
+
+@dataclasses.dataclass(slots=True)
+class Context:
+    """One resolution's settings and what it learned on the way (mutable, private to it)."""
+
+    cache: Path
+    offline: bool = False
+    progress: Progress | None = None
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    details: dict[str, str] = dataclasses.field(default_factory=dict)
+    depth: int = 0
+
+    def say(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress(text)
+
+
+def resolve_remote(url: GitUrl, version: str | None, ctx: Context) -> tuple[Revision, Workdir]:
+    """Resolve ``version`` of ``url`` and check it out (submodules included) into a new workdir.
+
+    Raises:
+        SourceError: Unreachable and not cached, unknown version, or a failed checkout.
+    """
+    workdir = Workdir.create(ctx.cache, url.name)
+    try:
+        rev, subs, note = _checkout(url, version, ctx, workdir.path)
+        ctx.details["fetch"] = note
+        ctx.details.update(_ref_details(rev))
+        checkout_submodules(url, subs, workdir.path, ctx)
+        workdir.seal()
+    except BaseException:
+        workdir.release()
+        raise
+    return rev, workdir
+
+
+def _checkout(
+    url: GitUrl, version: str | None, ctx: Context, dest: Path
+) -> tuple[Revision, list[SubmoduleRef], str]:
+    """Resolve ``version`` and export it into ``dest``, fetching only when needed.
+
+    Returns the revision, its submodules and what the cache did (cached, cloned, fetched...).
+    """
+    entry = mirror_entry(url, ctx.cache)
+    with locked(entry.lock_path, shared=True):
+        if entry.exists():
+            found = _from_mirror(url, entry, version, ctx, dest)
+            if found is not None:
+                return (*found, "offline" if ctx.offline else "cached")
+            if ctx.offline:
+                with gitrepo.open_repo(entry.mirror) as repo:
+                    known = gitrepo.known_refs(repo)
+                raise SourceError(_unknown(url, version, "in the cache (--offline)", known))
+        elif ctx.offline:
+            raise SourceError(
+                f"source '{url.url}' is not in the cache and --offline forbids fetching it; "
+                "run once without --offline"
+            )
+    with locked(entry.lock_path):
+        entry.clear_leftovers()
+        note = _update(url, entry, version, ctx)
+        found = _from_mirror(url, entry, version, ctx, dest, final=True)
+        assert found is not None  # final=True raises instead of returning None
+        return (*found, note)
+
+
+def _from_mirror(
+    url: GitUrl,
+    entry: MirrorEntry,
+    version: str | None,
+    ctx: Context,
+    dest: Path,
+    *,
+    final: bool = False,
+) -> tuple[Revision, list[SubmoduleRef]] | None:
+    """Resolve in the mirror and export; None when a fetch should come first (not ``final``)."""
+    with gitrepo.open_repo(entry.mirror) as repo:
+        rev = gitrepo.resolve(repo, version)
+        if rev is None:
+            if final:
+                where = f"at {url.url}"
+                raise SourceError(_unknown(url, version, where, gitrepo.known_refs(repo)))
+            return None
+        if rev.kind.moves and not final and not ctx.offline:
+            return None  # a branch: fetch first, to run its newest commit
+        subs = gitrepo.submodules(repo, rev.commit)
+    entry.touch()
+    gitcli.export_commit(entry.mirror, rev.commit, dest)
+    return rev, subs
+
+
+def _update(url: GitUrl, entry: MirrorEntry, version: str | None, ctx: Context) -> str:
+    """Clone or fetch (exclusive lock held); returns what happened, for the record."""
+    if not entry.exists():
+        ctx.say(f"cloning {url.url} into the cache")
+        temp = entry.new_temp()
+        done = gitcli.clone_mirror(url, temp)
+        if not done.ok:
+            remove_tree(temp)
+            raise SourceError(
+                f"source '{url.url}': cannot clone ({gitcli.first_error(done)}); "
+                "check the URL, your network and credentials"
+            )
+        temp.rename(entry.mirror)
+        entry.write_info(url)
+        return "cloned"
+    ctx.say(f"fetching {url.url}")
+    done = gitcli.fetch(url, entry.mirror)
+    wanted = version if version and len(version) in (40, 64) and is_hex(version) else None
+    if done.ok and wanted is not None:
+        with gitrepo.open_repo(entry.mirror) as repo:
+            missing = not gitrepo.has_commit(repo, wanted)
+        if missing:  # on no branch or tag: ask for the commit itself (servers may refuse)
+            gitcli.fetch(url, entry.mirror, f"+{wanted}:refs/mlproj/{wanted}")
+    if done.ok:
+        return "fetched"
+    reason = gitcli.first_error(done)
+    ctx.warnings.append(f"cannot fetch {url.url} ({reason}); using the cached copy")
+    return f"fetch failed, used the cache ({reason})"
+
+
+def _unknown(url: GitUrl, version: str | None, where: str, known: str) -> str:
+    if version is None:
+        return (
+            f"source '{url.url}': the default branch (HEAD) has no commit {where}; "
+            "give a branch, tag or commit with -v"
+        )
+    return f"source '{url.url}': no branch, tag or commit '{version}' {where} ({known})"
+
+
+def _ref_details(rev: Revision) -> dict[str, str]:
+    if rev.kind is RefKind.TAG and rev.name:
+        return {"tag": rev.name}
+    if rev.kind in (RefKind.BRANCH, RefKind.DEFAULT) and rev.name:
+        return {"branch": rev.name}
+    return {}
+
+
+def checkout_submodules(
+    parent: GitUrl, subs: list[SubmoduleRef], root: Path, ctx: Context, prefix: str = ""
+) -> None:
+    """Check out each submodule at its recorded commit, from its own mirror, recursively.
+
+    ``prefix`` is ``root``'s path in the top checkout (for the ``submodule.<path>`` records).
+    """
+    if subs and ctx.depth >= _MAX_DEPTH:
+        raise SourceError(f"submodules nested more than {_MAX_DEPTH} deep under {parent.url}")
+    for sub in subs:
+        url = submodule_url(parent, sub)
+        dest = root / sub.path
+        if not dest.is_dir() or dest.is_symlink():
+            raise SourceError(f"submodule '{sub.path}' of {parent.url}: no gitlink at that path")
+        _rev, nested, _note = _checkout(url, sub.commit, ctx, dest)
+        path = f"{prefix}{sub.path}"
+        ctx.details[f"submodule.{path}"] = sub.commit
+        ctx.depth += 1
+        checkout_submodules(url, nested, dest, ctx, f"{path}/")
+        ctx.depth -= 1
+
+
+def submodule_url(parent: GitUrl, sub: SubmoduleRef) -> GitUrl:
+    """The submodule's URL, resolved against its superproject's and checked like any source.
+
+    Raises:
+        SourceError: The URL is refused (``ext::``, an option in disguise...).
+    """
+    joined = join_submodule_url(parent.url, sub.url)
+    if joined.startswith("/"):
+        joined = "file://" + joined
+    try:
+        url = parse_git_url(joined)
+    except SourceError as exc:
+        raise SourceError(f"submodule '{sub.path}' of {parent.url}: {exc.message}") from None
+    if url is None:
+        raise SourceError(
+            f"submodule '{sub.path}' of {parent.url}: URL '{sub.url}' is neither a git URL nor "
+            "an absolute path"
+        )
+    if parent.credentials is not None and url.origin == parent.origin:
+        url = dataclasses.replace(url, credentials=parent.credentials)
+    return url
