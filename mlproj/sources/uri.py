@@ -87,9 +87,11 @@ class GitUrl:
 
 @dataclass(frozen=True, slots=True)
 class SourceUri:
-    """The URI as given, split into a local folder or a git URL and a subdir."""
+    """The URI as given, split into a local folder or a git URL and a subdir.
 
-    given: str
+    ``base`` is the folder as typed, or the git URL without credentials.
+    """
+
     base: str
     subdir: str | None
     git: GitUrl | None = None
@@ -119,7 +121,7 @@ def parse_source(uri: str) -> SourceUri:
             "write a folder as ./" + base
         )
     git = parse_git_url(base)
-    return SourceUri(given=uri, base=base, subdir=subdir, git=git)
+    return SourceUri(base=git.url if git else base, subdir=subdir, git=git)
 
 
 def parse_git_url(text: str) -> GitUrl | None:
@@ -140,10 +142,11 @@ def parse_git_url(text: str) -> GitUrl | None:
     scp = _SCP.match(text)
     if scp:
         user, host, path = scp.groups()
+        user = user.split(":", 1)[0]  # ssh takes no password in a URL: never keep one
         _refuse_option(text, user, host, path)
         if not path:
-            raise SourceError(f"source '{text}': no repository path after ':'")
-        return GitUrl(url=text, scheme="ssh", host=f"{user}@{host}", path=path)
+            raise SourceError(f"source '{user}@{host}:': no repository path after ':'")
+        return GitUrl(url=f"{user}@{host}:{path}", scheme="ssh", host=f"{user}@{host}", path=path)
     return None
 
 
@@ -261,6 +264,7 @@ def join_submodule_url(parent: str, url: str) -> str:
         prefix, path = f"{parts.scheme}://{parts.netloc}", parts.path
     elif scp:
         prefix, path = f"{scp.group(1)}@{scp.group(2)}:", scp.group(3)
+    absolute = path.startswith("/")
     path = path.rstrip("/")
     rest = url
     while True:
@@ -271,5 +275,5 @@ def join_submodule_url(parent: str, url: str) -> str:
             path = path.rsplit("/", 1)[0] if "/" in path else ""
         else:
             break
-    joined = f"{path}/{rest}" if path else rest
+    joined = f"{path}/{rest}" if path or absolute else rest
     return prefix + joined
