@@ -190,7 +190,10 @@ def _source_lines(run: Run) -> list[str]:
     given = details.get("given")
     if given and given != lines[0].split(maxsplit=1)[1]:
         lines.append(f"  given      {given}")
-    ref = next((f" ({k} {details[k]})" for k in ("tag", "branch") if k in details), "")
+    kind = next((k for k in ("tag", "branch") if k in details), None)
+    ref = ""
+    if kind:
+        ref = f" ({kind})" if details[kind] == run.source_version else f" ({kind} {details[kind]})"
     if run.source_version:
         lines.append(f"version      {run.source_version}{ref}")
         ref = ""

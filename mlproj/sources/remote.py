@@ -189,17 +189,17 @@ def submodule_url(parent: GitUrl, sub: SubmoduleRef) -> GitUrl:
         SourceError: The URL is refused (``ext::``, an option in disguise...).
     """
     joined = join_submodule_url(parent.url, sub.url)
+    where = f"submodule '{sub.path}' of {parent.url}"
+    if joined.startswith("-"):
+        raise SourceError(f"{where}: URL '{sub.url}' starts with '-' (an option); refused")
     if joined.startswith("/"):
         joined = "file://" + joined
     try:
         url = parse_git_url(joined)
     except SourceError as exc:
-        raise SourceError(f"submodule '{sub.path}' of {parent.url}: {exc.message}") from None
+        raise SourceError(f"{where}: {exc.message}") from None
     if url is None:
-        raise SourceError(
-            f"submodule '{sub.path}' of {parent.url}: URL '{sub.url}' is neither a git URL nor "
-            "an absolute path"
-        )
+        raise SourceError(f"{where}: URL '{sub.url}' is neither a git URL nor an absolute path")
     if parent.credentials is not None and url.origin == parent.origin:
         url = dataclasses.replace(url, credentials=parent.credentials)
     return url

@@ -101,9 +101,7 @@ def make_upstream(root: Path, name: str = "project") -> Upstream:
     work = root / f"{name}-work"
     git("init", "-q", "-b", "main", str(work))
     up = Upstream(work=work, served=root / "served", name=name)
-    up.commit(
-        {"sub/MLproject": MLPROJECT, "sub/show.py": SHOW_PY, "sub/VERSION": "one\n"}, "one"
-    )
+    up.commit({"sub/MLproject": MLPROJECT, "sub/show.py": SHOW_PY, "sub/VERSION": "one\n"}, "one")
     git("tag", "-a", "v1", "-m", "release one", cwd=work)
     up.commit({"sub/VERSION": "two\n"}, "two")
     git("tag", "v2", cwd=work)

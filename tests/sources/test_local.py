@@ -111,7 +111,12 @@ def test_the_tracking_store_inside_the_repo_does_not_make_it_dirty(mlproj, tmp_p
 
 @pytest.mark.parametrize(
     ("version", "expected", "kind"),
-    [("v1", "one", "tag"), ("v2", "two", "tag"), ("dev", "dev", "branch"), ("main", "two", "branch")],
+    [
+        ("v1", "one", "tag"),
+        ("v2", "two", "tag"),
+        ("dev", "dev", "branch"),
+        ("main", "two", "branch"),
+    ],
 )
 def test_version_of_a_local_repo_never_touches_it(mlproj, tmp_path, version, expected, kind):
     up = make_upstream(tmp_path)
