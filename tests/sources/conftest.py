@@ -208,7 +208,7 @@ class HttpGit:
 
 def _handler(served: Path, state: dict[str, object]) -> type[BaseHTTPRequestHandler]:
     class GitHandler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
         def do_GET(self) -> None:

@@ -37,7 +37,8 @@ def test_list_and_prune(mlproj, upstream, cache_dir):
     assert [(i["kind"], i["url"], i["in_use"]) for i in listed] == [("mirror", url, False)]
     assert listed[0]["size"] > 0
     text = mlproj("cache", "list").stdout
-    assert "mirror" in text and url in text
+    assert "mirror" in text
+    assert url in text
     assert mlproj("cache", "prune", "--older-than", "1").stdout.startswith("removed 0 items")
     dry = mlproj("cache", "prune", "--dry-run")
     assert f"would remove mirror {url}" in dry.stdout

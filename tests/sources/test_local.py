@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.errors import SourceError
 from mlproj.sources import resolve_source
-from tests.sources.conftest import MLPROJECT, SHOW_PY, git, make_upstream, only_run, run_json
+from tests.sources.conftest import MLPROJECT, git, make_upstream, only_run, run_json
 
 
 def repo_fingerprint(work: Path) -> dict[str, str]:

@@ -74,7 +74,9 @@ def test_same_mirror_whatever_the_credentials():
     plain = parse_source("https://host.example/org/repo").git
     with_token = parse_source("https://u:t@HOST.example/org/repo").git
     other = parse_source("https://host.example/org/other").git
-    assert plain is not None and with_token is not None and other is not None
+    assert plain is not None
+    assert with_token is not None
+    assert other is not None
     assert plain.key == with_token.key
     assert plain.key != other.key
     assert plain.key.startswith("repo-")
