@@ -13,7 +13,7 @@ import dataclasses
 from pathlib import Path
 
 from mlproj.errors import SourceError
-from mlproj.sources import gitcli, gitrepo
+from mlproj.sources import gitcli, gitrepo, memo
 from mlproj.sources.cache import MirrorEntry, locked, mirror_entry, remove_tree
 from mlproj.sources.gitrepo import RefKind, Revision, SubmoduleRef
 from mlproj.sources.model import Progress
@@ -68,6 +68,9 @@ def _checkout(
     entry = mirror_entry(url, ctx.cache)
     with locked(entry.lock_path, shared=True):
         if entry.exists():
+            remembered = memo.lookup(entry.root, entry.mirror, version)
+            if remembered is not None and _export(entry, remembered[0], dest):
+                return (*remembered, "offline" if ctx.offline else "cached")
             found = _from_mirror(url, entry, version, ctx, dest)
             if found is not None:
                 return (*found, "offline" if ctx.offline else "cached")
@@ -108,9 +111,22 @@ def _from_mirror(
         if rev.kind.moves and not final and not ctx.offline:
             return None  # a branch: fetch first, to run its newest commit
         subs = gitrepo.submodules(repo, rev.commit)
-    entry.touch()
     gitcli.export_commit(entry.mirror, rev.commit, dest)
+    entry.touch()
+    memo.remember(entry.root, entry.mirror, rev, subs)
     return rev, subs
+
+
+def _export(entry: MirrorEntry, rev: Revision, dest: Path) -> bool:
+    """Export a remembered commit; False (nothing written) when the mirror lacks it after all."""
+    try:
+        gitcli.export_commit(entry.mirror, rev.commit, dest)
+    except SourceError:
+        for child in dest.iterdir():
+            remove_tree(child)
+        return False
+    entry.touch()
+    return True
 
 
 def _update(url: GitUrl, entry: MirrorEntry, version: str | None, ctx: Context) -> str:

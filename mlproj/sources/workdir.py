@@ -92,13 +92,18 @@ def lock_path(folder: Path) -> Path:
 
 
 def _manifest(root: Path) -> _Manifest:
-    """Size and modification time of every file and link under ``root``."""
+    """Size and modification time of every file and link under ``root``, by relative path."""
     found: _Manifest = {}
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        for name in files:
-            full = os.path.join(folder, name)
-            with contextlib.suppress(OSError):
-                info = os.lstat(full)
-                found[os.path.relpath(full, root)] = (info.st_size, info.st_mtime_ns)
+    pending = [("", str(root))]
+    while pending:
+        prefix, folder = pending.pop()
+        with contextlib.suppress(OSError), os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        pending.append((f"{prefix}{entry.name}/", entry.path))
+                    continue
+                with contextlib.suppress(OSError):
+                    info = entry.stat(follow_symlinks=False)
+                    found[prefix + entry.name] = (info.st_size, info.st_mtime_ns)
     return found

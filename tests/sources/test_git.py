@@ -279,3 +279,15 @@ def test_concurrent_runs_of_a_new_url_share_one_mirror(
     fetches = sorted(r["source"]["details"]["fetch"] for r in runs)
     assert fetches.count("cloned") == 1
     assert list((cache_dir / "work").iterdir()) == []
+
+
+def test_a_moved_tag_is_seen_once_a_fetch_brings_it(mlproj, upstream, git_daemon):
+    url = git_daemon.url("project.git") + "#sub"
+    assert run_json(mlproj("run", url, "-v", "v1"))["version"] == "one"
+    git("tag", "-f", "-a", "v1", "-m", "moved", "main", cwd=upstream.work)
+    upstream.publish()
+    # Tags are taken as immutable: a cached tag is used without asking the remote...
+    assert run_json(mlproj("run", url, "-v", "v1"))["version"] == "one"
+    # ...until a fetch (any branch run of the URL) updates it; then the new target is used.
+    assert run_json(mlproj("run", url, "-v", "main"))["version"] == "two"
+    assert run_json(mlproj("run", url, "-v", "v1"))["version"] == "two"
