@@ -1,8 +1,9 @@
 """Source resolution: first vs second `mlproj run file:///…repo#sub -v TAG`, side by side.
 
-    python benchmarks/bench_sources.py [--repeat 9] [--files 300] [--commits 30]
+    python benchmarks/bench_sources.py [--repeat 9] [--files 30,300] [--commits 30]
 
-Every round starts with an empty cache; figures are medians over --repeat rounds.
+For each repository size in --files, every round starts with an empty cache; figures are
+medians over --repeat rounds.
   1. `resolve_source(URL#sub, version=TAG)` in a fresh Python process, timed inside it from
      before `import mlproj.sources` (GitPython's import included) to the checkout being ready:
      first run (clone into the cache) vs second run (cache hit), and the time mlproj reports in
@@ -64,8 +65,12 @@ def make_repo(work: Path, files: int, commits: int) -> tuple[str, Path]:
     git("init", "-q", "-b", "main", str(repo))
     (repo / "sub").mkdir()
     (repo / "sub" / "MLproject").write_text(MLPROJECT)
+    per_commit = max(1, files // commits)
     for n in range(commits):
-        for i in range(files // commits + 1):
+        # New files in every commit, and the first ones edited again (history to fetch).
+        for i in [*range(n * per_commit, (n + 1) * per_commit), *range(min(5, files))]:
+            if i >= files - 1:
+                continue
             target = repo / "pkg" / f"m{i % 20}" / f"file{i}.py"
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(f"VALUE = {n * 1000 + i}\n" + "# padding\n" * 40)
@@ -172,24 +177,24 @@ def bench_local(repo: Path, work: Path, env: dict[str, str], repeat: int) -> Non
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9)
-    parser.add_argument("--files", type=int, default=300)
+    parser.add_argument(
+        "--files", default="30,300", help="repository sizes (files), comma-separated"
+    )
     parser.add_argument("--commits", type=int, default=30)
     args = parser.parse_args()
     print(f"# mlproj source benchmarks, {time.strftime('%Y-%m-%d %H:%M')}")
     python = platform.python_version()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {python}")
-    with tempfile.TemporaryDirectory(prefix="mlproj-bench-sources-") as tmp:
-        work = Path(tmp)
-        url, repo = make_repo(work, args.files, args.commits)
-        print(f"repository: {args.files} files x {args.commits} commits, tag v1 (annotated)")
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-            "MLPROJ_TRACKING_URI": str(work / "store"),
-        }
-        bench_resolve(url, work, env, args.repeat)
-        bench_cli(url, work, env, args.repeat)
-        bench_local(repo, work, env, args.repeat)
+    for files in (int(n) for n in args.files.split(",")):
+        with tempfile.TemporaryDirectory(prefix="mlproj-bench-sources-") as tmp:
+            work = Path(tmp)
+            url, repo = make_repo(work, files, args.commits)
+            print(f"\n# repository: {files} files, {args.commits} commits, tag v1 (annotated)")
+            path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+            env = {**os.environ, "PYTHONPATH": path, "MLPROJ_TRACKING_URI": str(work / "store")}
+            bench_resolve(url, work, env, args.repeat)
+            bench_cli(url, work, env, args.repeat)
+            bench_local(repo, work, env, args.repeat)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+bash tests/setup/git.sh
 
 echo "== ruff"
 python3 -m ruff check mlproj tests benchmarks example_projects

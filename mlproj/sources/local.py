@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mlproj.errors import SourceError
 from mlproj.sources.gitcli import first_error, run_git, run_git_bytes
 from mlproj.sources.uri import redact_url
 
@@ -66,9 +67,12 @@ def local_state(folder: Path, ignore: Sequence[Path] = ()) -> LocalState | None:
     root = work_tree_root(folder)
     if root is None:
         return None
-    done = run_git_bytes(
-        ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"], cwd=root
-    )
+    try:
+        done = run_git_bytes(
+            ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"], cwd=root
+        )
+    except SourceError as exc:  # no git program: the folder still runs, without provenance
+        return LocalState(root=root, warnings=(f"{exc.message}; the commit is not recorded",))
     if not done.ok:
         warning = f"{root}: git cannot read this repository ({first_error(done)}); "
         return LocalState(root=root, warnings=(warning + "its commit is not recorded",))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from tests.conftest import REPO
 from tests.sources.conftest import git, only_run, run_json
 
 
@@ -27,6 +30,7 @@ def transport_url(kind, upstream, git_daemon, http_git, fake_ssh) -> tuple[str, 
     raise AssertionError(kind)
 
 
+RUN_SCHEMA = json.loads((REPO / "schemas" / "run.schema.json").read_text())
 TRANSPORTS = ["file", "daemon", "daemon-no-suffix", "http", "scp", "ssh"]
 
 
@@ -53,6 +57,7 @@ def test_every_transport_with_tag_and_subdir(
     assert details["kind"] == "git"
     assert details["fetch"] == "cloned"
     assert "source " in result.stderr  # the source line: what code runs
+    jsonschema.validate(run, RUN_SCHEMA)
     assert list((cache_dir / "work").iterdir()) == []  # the private checkout is gone
 
 
@@ -245,7 +250,7 @@ def test_submodules_are_checked_out_at_their_recorded_commit(mlproj, upstream, g
 def test_concurrent_runs_of_a_new_url_share_one_mirror(
     mlproj, upstream, git_daemon, cache_dir, store_dir, tmp_path
 ):
-    from tests.conftest import REPO, mlproj_env
+    from tests.conftest import mlproj_env
 
     env = mlproj_env(store_dir)
     env["MLPROJ_CACHE_DIR"] = str(cache_dir)

@@ -240,3 +240,17 @@ def test_hooks_fsmonitor_and_external_diff_of_a_repo_never_run(mlproj, tmp_path)
     # The same configuration does run the program in git's own hands (the test is meaningful).
     subprocess.run(["git", "status"], cwd=up.work, capture_output=True, check=False)
     assert marker.exists()
+
+
+def test_a_repo_folder_still_runs_when_git_is_missing(mlproj, tmp_path):
+    up = make_upstream(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(__import__("sys").executable)
+    result = mlproj("run", f"{up.work}#sub", PATH=str(bin_dir))
+    assert result.returncode == 0, result.stderr
+    assert "git is not installed" in result.stderr
+    assert only_run(mlproj)["source"]["commit"] is None
+    missing = mlproj("run", f"{up.work}#sub", "-v", "v1", PATH=str(bin_dir))
+    assert missing.returncode == 114
+    assert "git" in missing.stderr
