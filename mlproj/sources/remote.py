@@ -85,9 +85,25 @@ def _checkout(
             )
     with locked(entry.lock_path):
         entry.clear_leftovers()
-        note = _update(url, entry, version, ctx)
-        found = _from_mirror(url, entry, version, ctx, dest, final=True)
+        if entry.exists():  # another run may have cloned or fetched it while we waited
+            found = _from_mirror(url, entry, version, ctx, dest, moving_ok=False)
+            if found is not None:
+                return (*found, "cached")
+        note, failure = _update(url, entry, version, ctx)
+        try:
+            found = _from_mirror(url, entry, version, ctx, dest, final=True)
+        except SourceError as exc:
+            if failure is None:
+                raise
+            what = f"'{version}'" if version else "its default branch"
+            raise SourceError(
+                f"source '{url.url}': cannot fetch ({failure}) and {what} is not in the cache; "
+                "check the URL, your network and credentials"
+            ) from exc
         assert found is not None  # final=True raises instead of returning None
+        if failure is not None:
+            ctx.warnings.append(f"cannot fetch {url.url} ({failure}); using the cached copy")
+            return (*found, f"fetch failed, used the cache ({failure})")
         return (*found, note)
 
 
@@ -99,8 +115,15 @@ def _from_mirror(
     dest: Path,
     *,
     final: bool = False,
+    moving_ok: bool | None = None,
 ) -> tuple[Revision, list[SubmoduleRef]] | None:
-    """Resolve in the mirror and export; None when a fetch should come first (not ``final``)."""
+    """Resolve in the mirror and export; None when a fetch should come first (not ``final``).
+
+    ``moving_ok``: whether a branch may be taken from the mirror without a fetch (default:
+    when ``final`` or offline).
+    """
+    if moving_ok is None:
+        moving_ok = final or ctx.offline
     with gitrepo.open_repo(entry.mirror) as repo:
         rev = gitrepo.resolve(repo, version)
         if rev is None:
@@ -108,7 +131,7 @@ def _from_mirror(
                 where = f"at {url.url}"
                 raise SourceError(_unknown(url, version, where, gitrepo.known_refs(repo)))
             return None
-        if rev.kind.moves and not final and not ctx.offline:
+        if rev.kind.moves and not moving_ok:
             return None  # a branch: fetch first, to run its newest commit
         subs = gitrepo.submodules(repo, rev.commit)
     gitcli.export_commit(entry.mirror, rev.commit, dest)
@@ -129,8 +152,14 @@ def _export(entry: MirrorEntry, rev: Revision, dest: Path) -> bool:
     return True
 
 
-def _update(url: GitUrl, entry: MirrorEntry, version: str | None, ctx: Context) -> str:
-    """Clone or fetch (exclusive lock held); returns what happened, for the record."""
+def _update(
+    url: GitUrl, entry: MirrorEntry, version: str | None, ctx: Context
+) -> tuple[str, str | None]:
+    """Clone or fetch (exclusive lock held): what was done, and why a fetch failed (or None).
+
+    Raises:
+        SourceError: The first clone failed (nothing cached to fall back on).
+    """
     if not entry.exists():
         ctx.say(f"cloning {url.url} into the cache")
         temp = entry.new_temp()
@@ -141,9 +170,10 @@ def _update(url: GitUrl, entry: MirrorEntry, version: str | None, ctx: Context) 
                 f"source '{url.url}': cannot clone ({gitcli.first_error(done)}); "
                 "check the URL, your network and credentials"
             )
+        remove_tree(entry.mirror)  # a mirror without HEAD: what a manual removal left
         temp.rename(entry.mirror)
         entry.write_info(url)
-        return "cloned"
+        return "cloned", None
     ctx.say(f"fetching {url.url}")
     done = gitcli.fetch(url, entry.mirror)
     wanted = version if version and len(version) in (40, 64) and is_hex(version) else None
@@ -152,11 +182,7 @@ def _update(url: GitUrl, entry: MirrorEntry, version: str | None, ctx: Context) 
             missing = not gitrepo.has_commit(repo, wanted)
         if missing:  # on no branch or tag: ask for the commit itself (servers may refuse)
             gitcli.fetch(url, entry.mirror, f"+{wanted}:refs/mlproj/{wanted}")
-    if done.ok:
-        return "fetched"
-    reason = gitcli.first_error(done)
-    ctx.warnings.append(f"cannot fetch {url.url} ({reason}); using the cached copy")
-    return f"fetch failed, used the cache ({reason})"
+    return "fetched", None if done.ok else gitcli.first_error(done)
 
 
 def _unknown(url: GitUrl, version: str | None, where: str, known: str) -> str:

@@ -296,3 +296,15 @@ def test_a_moved_tag_is_seen_once_a_fetch_brings_it(mlproj, upstream, git_daemon
     # ...until a fetch (any branch run of the URL) updates it; then the new target is used.
     assert run_json(mlproj("run", url, "-v", "main"))["version"] == "two"
     assert run_json(mlproj("run", url, "-v", "v1"))["version"] == "two"
+
+
+def test_unreachable_remote_and_a_version_the_cache_lacks(mlproj, upstream, git_daemon):
+    url = git_daemon.url("project.git") + "#sub"
+    assert run_json(mlproj("run", url, "-v", "v1"))["version"] == "one"
+    git_daemon.stop()
+    result = mlproj("run", url, "-v", "v9")
+    assert result.returncode == 114
+    assert "cannot fetch" in result.stderr
+    assert "'v9' is not in the cache" in result.stderr
+    assert "warning" not in result.stderr
+    assert len(mlproj("runs", "list", "--json").json()) == 1
