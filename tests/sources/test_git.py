@@ -308,3 +308,14 @@ def test_unreachable_remote_and_a_version_the_cache_lacks(mlproj, upstream, git_
     assert "'v9' is not in the cache" in result.stderr
     assert "warning" not in result.stderr
     assert len(mlproj("runs", "list", "--json").json()) == 1
+
+
+def test_store_failure_after_resolution_leaves_no_run_and_no_checkout(
+    mlproj, upstream, store_dir, cache_dir
+):
+    store_dir.mkdir()
+    (store_dir / "mlproj.db").write_bytes(b"not a database" * 100)
+    result = mlproj("run", upstream.bare.as_uri() + "#sub", "-v", "v1")
+    assert result.returncode == 116
+    assert "Traceback" not in result.stderr
+    assert list((cache_dir / "work").iterdir()) == []

@@ -254,3 +254,39 @@ def test_a_repo_folder_still_runs_when_git_is_missing(mlproj, tmp_path):
     missing = mlproj("run", f"{up.work}#sub", "-v", "v1", PATH=str(bin_dir))
     assert missing.returncode == 114
     assert "git" in missing.stderr
+
+
+def test_version_of_a_local_repo_with_submodules_uses_its_own_copies(mlproj, tmp_path):
+    import shutil
+
+    up = make_upstream(tmp_path)
+    lib = tmp_path / "lib"
+    git("init", "-q", "-b", "main", str(lib))
+    (lib / "data.txt").write_text("lib data\n")
+    git("add", "-A", cwd=lib)
+    git("commit", "-q", "-m", "lib", cwd=lib)
+    git(
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        str(lib),
+        "sub/lib",
+        cwd=up.work,
+    )
+    up.commit(
+        {
+            "sub/MLproject": "entry_points:\n  main:\n    command: python read.py\n",
+            "sub/read.py": "print(open('lib/data.txt').read().strip())\n",
+        },
+        "with submodule",
+    )
+    shutil.rmtree(lib)  # only the repository's own .git/modules copy is left
+    before = repo_fingerprint(up.work)
+    result = mlproj("run", f"{up.work}#sub", "-v", "main")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "lib data"
+    assert repo_fingerprint(up.work) == before
+    details = only_run(mlproj)["source"]["details"]
+    assert details["submodule.sub/lib"] == git("rev-parse", "HEAD", cwd=up.work / "sub" / "lib")
