@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from mlproj.errors import SourceError
 from mlproj.sources import gitcli, gitrepo
 from mlproj.sources.gitrepo import Revision, SubmoduleRef
-from mlproj.sources.remote import Context, checkout_submodules, submodule_url
+from mlproj.sources.remote import Context, checkout_submodules, submodule_dest, submodule_url
 from mlproj.sources.uri import GitUrl, parse_git_url, redact_url
 from mlproj.sources.workdir import Workdir
 
@@ -55,8 +55,9 @@ def resolve_local_version(
     workdir = Workdir.create(ctx.cache, repo_root.name.removesuffix(".git") or "repo")
     try:
         gitcli.export_commit(git_dir, rev.commit, workdir.path)
-        base = (parse_git_url(remote) if remote else None) or _file_url(repo_root)
-        _local_submodules(common, base, subs, workdir.path, ctx, prefix="")
+        if subs:  # relative submodule URLs resolve against the remote, else the repository
+            base = (parse_git_url(remote) if remote else None) or _file_url(repo_root)
+            _local_submodules(common, base, subs, workdir.path, ctx, prefix="")
         workdir.seal()
     except BaseException:
         workdir.release()
@@ -88,10 +89,12 @@ def _local_submodules(
     prefix: str,
 ) -> None:
     for sub in subs:
-        module = common / "modules" / sub.name
-        dest = root / sub.path
+        # git refuses such names too: a name must not lead out of .git/modules.
+        safe_name = not Path(sub.name).is_absolute() and ".." not in Path(sub.name).parts
+        module = common / "modules" / sub.name if safe_name else common / "modules" / "-"
+        dest = submodule_dest(root, sub, str(parent.url))
         path = f"{prefix}{sub.path}"
-        if not (module / "HEAD").is_file() or not dest.is_dir():
+        if not (module / "HEAD").is_file():
             checkout_submodules(parent, [sub], root, ctx, prefix)
             continue
         with gitrepo.open_repo(module) as repo:

@@ -17,7 +17,7 @@ from mlproj.sources import gitcli, gitrepo, memo
 from mlproj.sources.cache import MirrorEntry, locked, mirror_entry, remove_tree
 from mlproj.sources.gitrepo import RefKind, Revision, SubmoduleRef
 from mlproj.sources.model import Progress
-from mlproj.sources.uri import GitUrl, is_hex, join_submodule_url, parse_git_url
+from mlproj.sources.uri import GitUrl, check_subdir, is_hex, join_submodule_url, parse_git_url
 from mlproj.sources.workdir import Workdir
 
 _MAX_DEPTH = 8
@@ -213,15 +213,33 @@ def checkout_submodules(
         raise SourceError(f"submodules nested more than {_MAX_DEPTH} deep under {parent.url}")
     for sub in subs:
         url = submodule_url(parent, sub)
-        dest = root / sub.path
-        if not dest.is_dir() or dest.is_symlink():
-            raise SourceError(f"submodule '{sub.path}' of {parent.url}: no gitlink at that path")
+        dest = submodule_dest(root, sub, parent.url)
         _rev, nested, _note = _checkout(url, sub.commit, ctx, dest)
         path = f"{prefix}{sub.path}"
         ctx.details[f"submodule.{path}"] = sub.commit
         ctx.depth += 1
         checkout_submodules(url, nested, dest, ctx, f"{path}/")
         ctx.depth -= 1
+
+
+def submodule_dest(root: Path, sub: SubmoduleRef, parent: str) -> Path:
+    """The empty folder a submodule goes into, checked to be inside ``root``.
+
+    Raises:
+        SourceError: ``.gitmodules`` names a path that leaves the checkout (``..``, absolute,
+            ``.git``, a symlink) or where the commit has no gitlink folder.
+    """
+    where = f"submodule '{sub.path}' of {parent}"
+    try:
+        check_subdir(sub.path, where)
+    except SourceError as exc:
+        raise SourceError(f"{where}: unsafe path in .gitmodules ({exc.message})") from None
+    dest = root / sub.path
+    if dest.is_symlink() or not dest.resolve().is_relative_to(root.resolve()):
+        raise SourceError(f"{where}: the path leads out of the checkout; refused")
+    if not dest.is_dir():
+        raise SourceError(f"{where}: no gitlink at that path in the commit")
+    return dest
 
 
 def submodule_url(parent: GitUrl, sub: SubmoduleRef) -> GitUrl:

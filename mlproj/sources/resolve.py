@@ -10,6 +10,7 @@ from pathlib import Path
 
 from mlproj.errors import SourceError
 from mlproj.sources.cache import root as cache_root
+from mlproj.sources.gitrepo import RefKind
 from mlproj.sources.local import local_state, work_tree_root
 from mlproj.sources.localrepo import is_bare_repository, resolve_local_version
 from mlproj.sources.model import Progress, ResolvedSource
@@ -129,7 +130,7 @@ def _repo_at_version(
     project_dir = _in_checkout(workdir, inside, parsed, f"{repo_root}@{rev.commit[:12]}")
     details = {"kind": "repo", "repo": str(repo_root), **ctx.details}
     if rev.name:
-        details["tag" if rev.kind.value == "tag" else "branch"] = rev.name
+        details["tag" if rev.kind is RefKind.TAG else "branch"] = rev.name
     return ResolvedSource(
         project_dir=project_dir,
         uri=str(folder),

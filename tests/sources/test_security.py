@@ -195,3 +195,18 @@ def test_mirror_stores_no_credentials_and_runs_no_hooks(mlproj, upstream, http_g
     assert http.url("project.git") in config
     assert leaks(config) == []
     assert only_run(mlproj)["source"]["details"]["remote"] == http.url("project.git")
+
+
+@pytest.mark.parametrize("path", ["../outside", "/etc", "sub/../../x", ".git/hooks", "link/x"])
+def test_submodule_paths_cannot_leave_the_checkout(tmp_path, path):
+    from mlproj.errors import SourceError
+    from mlproj.sources.gitrepo import SubmoduleRef
+    from mlproj.sources.remote import submodule_dest
+
+    root = tmp_path / "checkout"
+    (root / "sub").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    (root / "link").symlink_to(tmp_path / "outside")
+    (tmp_path / "outside" / "x").mkdir()
+    with pytest.raises(SourceError, match=r"refused|unsafe path"):
+        submodule_dest(root, SubmoduleRef("evil", path, "../x.git", "0" * 40), "parent")
