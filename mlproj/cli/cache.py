@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from mlproj.sources.housekeeping import CacheItem
 
 cache_app = typer.Typer(
     help="List and prune cached git mirrors and checkouts (MLPROJ_CACHE_DIR).",
@@ -78,7 +81,7 @@ def cache_prune(
     return 0
 
 
-def _item_object(item: Any) -> dict[str, Any]:
+def _item_object(item: CacheItem) -> dict[str, Any]:
     return {
         "kind": item.kind.value,
         "path": str(item.path),
