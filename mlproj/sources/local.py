@@ -69,7 +69,10 @@ def local_state(folder: Path, ignore: Sequence[Path] = ()) -> LocalState | None:
         return None
     try:
         done = run_git_bytes(
-            ["status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"], cwd=root
+            # No --untracked-files=all: a user's status.showUntrackedFiles=no (a dotfiles repo at
+            # $HOME) keeps status fast; untracked folders are listed in full only when present.
+            ["status", "--porcelain=v2", "--branch", "-z"],
+            cwd=root,
         )
     except SourceError as exc:  # no git program: the folder still runs, without provenance
         return LocalState(root=root, warnings=(f"{exc.message}; the commit is not recorded",))
@@ -77,7 +80,7 @@ def local_state(folder: Path, ignore: Sequence[Path] = ()) -> LocalState | None:
         warning = f"{root}: git cannot read this repository ({first_error(done)}); "
         return LocalState(root=root, warnings=(warning + "its commit is not recorded",))
     status = _parse_status(done.stdout)
-    untracked = [p for p in status.untracked if not _ignored(root / p, ignore)]
+    untracked = _untracked_files(root, status.untracked, ignore)
     details = _describe(root, status)
     dirty = bool(status.changed or untracked)
     warnings: list[str] = []
@@ -112,6 +115,15 @@ def _parse_status(output: bytes) -> _Status:
             status.changed.append(line.split(" ", 9)[-1])
             skip = True
     return status
+
+
+def _untracked_files(root: Path, listed: list[str], ignore: Sequence[Path]) -> list[str]:
+    """Every untracked, not ignored file (status shows untracked folders as ``dir/``)."""
+    if any(entry.endswith("/") for entry in listed):
+        done = run_git_bytes(["ls-files", "-z", "--others", "--exclude-standard"], cwd=root)
+        if done.ok:
+            listed = [os.fsdecode(raw) for raw in done.stdout.split(b"\0") if raw]
+    return sorted(p for p in listed if not _ignored(root / p, ignore))
 
 
 def _ignored(path: Path, ignore: Sequence[Path]) -> bool:

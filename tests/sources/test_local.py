@@ -290,3 +290,23 @@ def test_version_of_a_local_repo_with_submodules_uses_its_own_copies(mlproj, tmp
     assert repo_fingerprint(up.work) == before
     details = only_run(mlproj)["source"]["details"]
     assert details["submodule.sub/lib"] == git("rev-parse", "HEAD", cwd=up.work / "sub" / "lib")
+
+
+def test_untracked_folders_are_listed_file_by_file_and_config_is_honoured(tmp_path):
+    up = make_upstream(tmp_path)
+    (up.work / "new" / "deep").mkdir(parents=True)
+    (up.work / "new" / "deep" / "a.txt").write_text("a\n")
+    (up.work / "new" / "b.txt").write_text("b\n")
+    (up.work / "mlruns" / "runs").mkdir(parents=True)
+    (up.work / "mlruns" / "runs" / "log").write_text("store\n")
+    source = resolve_source(
+        str(up.work / "sub"), version=None, caller_dir=tmp_path, ignore=(up.work / "mlruns",)
+    )
+    listed = source.snapshot_files["untracked.txt"].decode().splitlines()
+    assert listed == ["new/b.txt", "new/deep/a.txt"]
+    assert source.dirty is True
+    # A repository where the user turned untracked files off (a dotfiles repo at $HOME).
+    git("config", "status.showUntrackedFiles", "no", cwd=up.work)
+    quiet = resolve_source(str(up.work / "sub"), version=None, caller_dir=tmp_path)
+    assert quiet.dirty is False
+    assert quiet.snapshot_files == {}
