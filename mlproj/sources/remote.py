@@ -18,7 +18,7 @@ from mlproj.sources.cache import MirrorEntry, locked, mirror_entry, remove_tree
 from mlproj.sources.gitrepo import RefKind, Revision, SubmoduleRef
 from mlproj.sources.model import Progress
 from mlproj.sources.uri import GitUrl, check_subdir, is_hex, join_submodule_url, parse_git_url
-from mlproj.sources.workdir import Workdir
+from mlproj.sources.workdir import Reuse, Workdir
 
 _MAX_DEPTH = 8
 
@@ -45,6 +45,10 @@ def resolve_remote(url: GitUrl, version: str | None, ctx: Context) -> tuple[Revi
     Raises:
         SourceError: Unreachable and not cached, unknown version, or a failed checkout.
     """
+    spares = mirror_entry(url, ctx.cache).root / "spares"
+    reused = _reuse(url, version, ctx)
+    if reused is not None:
+        return reused
     workdir = Workdir.create(ctx.cache, url.name)
     try:
         rev, subs, note = _checkout(url, version, ctx, workdir.path)
@@ -55,7 +59,33 @@ def resolve_remote(url: GitUrl, version: str | None, ctx: Context) -> tuple[Revi
     except BaseException:
         workdir.release()
         raise
+    workdir.offer(Reuse(spares, rev.commit, _submodule_details(ctx)))
     return rev, workdir
+
+
+def _reuse(url: GitUrl, version: str | None, ctx: Context) -> tuple[Revision, Workdir] | None:
+    """A spare checkout of a remembered tag or commit (see ``workdir.py``): no git at all."""
+    entry = mirror_entry(url, ctx.cache)
+    with locked(entry.lock_path, shared=True):
+        if not entry.exists():
+            return None
+        remembered = memo.lookup(entry.root, entry.mirror, version)
+        if remembered is None:
+            return None
+        rev = remembered[0]
+        claimed = Workdir.claim(ctx.cache, url.name, entry.root / "spares", rev.commit)
+        if claimed is None:
+            return None
+        entry.touch()
+    workdir, details = claimed
+    ctx.details.update(fetch="offline" if ctx.offline else "cached", **_ref_details(rev))
+    ctx.details.update(details)
+    workdir.offer(Reuse(entry.root / "spares", rev.commit, details))
+    return rev, workdir
+
+
+def _submodule_details(ctx: Context) -> dict[str, str]:
+    return {k: v for k, v in ctx.details.items() if k.startswith("submodule.")}
 
 
 def _checkout(

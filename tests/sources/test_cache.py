@@ -12,7 +12,7 @@ import pytest
 
 from mlproj.settings import cache_dir
 from mlproj.sources.workdir import Workdir
-from tests.sources.conftest import only_run, run_json
+from tests.sources.conftest import git, only_run, run_json
 
 
 def test_cache_dir_setting(monkeypatch, tmp_path):
@@ -160,3 +160,37 @@ def test_source_line_and_runs_show(mlproj, upstream):
     assert "version      v1 (tag)" in shown
     assert f"commit       {commit}" in shown
     assert "cache        cloned" in shown
+
+
+def test_an_unchanged_checkout_is_reused_by_the_next_run_of_its_commit(mlproj, upstream, cache_dir):
+    upstream.commit(
+        {
+            "sub/MLproject": "entry_points:\n  main:\n    command: python main.py\n",
+            "sub/main.py": "import helper, os\nprint(helper.VALUE, os.getcwd())\n",
+            "sub/helper.py": "VALUE = 'helped'\n",
+        },
+        "imports a module",
+    )
+    git("tag", "v5", cwd=upstream.work)
+    upstream.publish()
+    url = upstream.bare.as_uri() + "#sub"
+    first = mlproj("run", url, "-v", "v5")
+    assert first.returncode == 0, first.stderr
+    spares = next((cache_dir / "git").iterdir()) / "spares"
+    assert len(list(spares.iterdir())) == 1  # importing helper made __pycache__: not a change
+    assert not list(spares.rglob("__pycache__"))  # ...and it is not carried over
+    second = mlproj("run", url, "-v", "v5")
+    assert second.stdout.split()[0] == "helped"
+    assert len(list(spares.iterdir())) == 1  # claimed, used, given back
+    assert list((cache_dir / "work").iterdir()) == []
+    runs = mlproj("runs", "list", "--json").json()
+    assert [r["source"]["details"]["fetch"] for r in runs] == ["cached", "cloned"]
+    assert {r["source"]["commit"] for r in runs} == {upstream.commits["imports a module"]}
+
+
+def test_a_tampered_spare_is_never_used(mlproj, upstream, cache_dir):
+    url = upstream.bare.as_uri() + "#sub"
+    assert run_json(mlproj("run", url, "-v", "v1"))["version"] == "one"
+    spare = next((next((cache_dir / "git").iterdir()) / "spares").iterdir())
+    (spare / "tree" / "sub" / "VERSION").write_text("tampered\n")
+    assert run_json(mlproj("run", url, "-v", "v1"))["version"] == "one"
