@@ -5,6 +5,10 @@ Nothing is fetched when the version is already cached and cannot move (a tag or 
 branches and the default branch are fetched before each run, and a failed fetch falls back to
 the cached commit with a warning. ``--offline`` never fetches. Submodules are checked out from
 their own mirrors, one URL lock at a time (never nested, so no lock order can deadlock).
+
+The fastest path, a tag or commit seen before: its commit comes from ``memo.py`` (no GitPython)
+and a spare checkout of it, left unchanged by an earlier run, is claimed (``workdir.py``): no git
+process at all. Without a spare, the commit is exported from the mirror.
 """
 
 from __future__ import annotations
