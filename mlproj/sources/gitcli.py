@@ -17,7 +17,6 @@ the git program directly because GitPython cannot do them safely or quickly:
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -165,6 +164,8 @@ def export_commit(git_dir: Path, commit: str, dest: Path) -> None:
     Raises:
         SourceError: git could not write the files.
     """
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="mlproj-index-") as temp:
         done = run_git(
             [f"--git-dir={git_dir}", f"--work-tree={dest}", "read-tree", "--reset", "-u", commit],

@@ -24,13 +24,6 @@ if TYPE_CHECKING:
     from git import Repo
 
 
-def is_bare_repository(folder: Path) -> bool:
-    """True for a bare git repository (``HEAD``, ``objects/`` and ``refs/`` at its top)."""
-    return (
-        (folder / "HEAD").is_file() and (folder / "objects").is_dir() and (folder / "refs").is_dir()
-    )
-
-
 def resolve_local_version(
     repo_root: Path, version: str | None, ctx: Context
 ) -> tuple[Revision, Workdir]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mlproj.sources.workdir import Workdir
+if TYPE_CHECKING:
+    from mlproj.sources.workdir import Workdir
 
 #: Receives one-line progress messages ("cloning ... into the cache") while a source resolves.
 Progress = Callable[[str], None]

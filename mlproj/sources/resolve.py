@@ -7,17 +7,18 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlproj.errors import SourceError
-from mlproj.sources.cache import root as cache_root
-from mlproj.sources.gitrepo import RefKind
 from mlproj.sources.local import local_state, work_tree_root
-from mlproj.sources.localrepo import is_bare_repository, resolve_local_version
 from mlproj.sources.model import Progress, ResolvedSource
-from mlproj.sources.remote import Context, resolve_remote
 from mlproj.sources.uri import GitUrl, SourceUri, check_version, parse_source
-from mlproj.sources.workdir import Workdir
 from mlproj.spec.load import SPEC_FILE_NAMES
+
+if TYPE_CHECKING:
+    # The git machinery is imported only by git sources and -v: `mlproj run .` stays light.
+    from mlproj.sources.remote import Context
+    from mlproj.sources.workdir import Workdir
 
 _RUNNABLE = (".py", ".sh")
 _SCAN_LIMIT = 20_000
@@ -55,18 +56,29 @@ def resolve_source(
     parsed = parse_source(uri)
     if version is not None:
         check_version(version)
+    if parsed.git is None and version is None:
+        folder = _existing_folder(parsed, caller_dir)
+        if not _is_bare_repository(folder):
+            source = _folder_in_place(parsed, folder, ignore)
+            return dataclasses.replace(source, seconds=time.perf_counter() - started)
+    from mlproj.sources.cache import root as cache_root
+    from mlproj.sources.remote import Context
+
     ctx = Context(cache=cache_root(cache_dir), offline=offline, progress=progress)
     ctx.details.update(given=parsed.display)
     if parsed.git is not None:
         source = _git_source(parsed, parsed.git, version, ctx)
     else:
-        source = _folder_source(parsed, version, caller_dir, ctx, ignore)
+        folder = _existing_folder(parsed, caller_dir)
+        source = _repo_at_version(parsed, folder, version, ctx)
     return dataclasses.replace(source, seconds=time.perf_counter() - started)
 
 
 def _git_source(
     parsed: SourceUri, url: GitUrl, version: str | None, ctx: Context
 ) -> ResolvedSource:
+    from mlproj.sources.remote import resolve_remote
+
     rev, workdir = resolve_remote(url, version, ctx)
     project_dir = _in_checkout(workdir, Path(), parsed, f"{url.url}@{rev.commit[:12]}")
     return ResolvedSource(
@@ -82,13 +94,7 @@ def _git_source(
     )
 
 
-def _folder_source(
-    parsed: SourceUri,
-    version: str | None,
-    caller_dir: Path,
-    ctx: Context,
-    ignore: Sequence[Path],
-) -> ResolvedSource:
+def _existing_folder(parsed: SourceUri, caller_dir: Path) -> Path:
     folder = (caller_dir / Path(parsed.base).expanduser()).resolve()
     if not folder.is_dir():
         hint = " (for ssh write ssh://host/path or user@host:path)" if ":" in parsed.base else ""
@@ -96,12 +102,19 @@ def _folder_source(
             f"source '{parsed.display}': no such folder {folder}; "
             f"give a project folder or a git URL{hint}"
         )
-    bare = is_bare_repository(folder) and work_tree_root(folder) is None
-    if version is not None or bare:
-        return _repo_at_version(parsed, folder, version, ctx, bare=bare)
+    return folder
+
+
+def _is_bare_repository(folder: Path) -> bool:
+    """A bare git repository (``HEAD``, ``objects/``, ``refs/``) outside any work tree."""
+    layout = (folder / "HEAD").is_file() and (folder / "objects").is_dir()
+    return layout and (folder / "refs").is_dir() and work_tree_root(folder) is None
+
+
+def _folder_in_place(parsed: SourceUri, folder: Path, ignore: Sequence[Path]) -> ResolvedSource:
     project_dir = project_folder(folder, parsed.subdir, parsed.display)
     state = local_state(project_dir, ignore)
-    details = {"kind": "folder", **ctx.details}
+    details = {"given": parsed.display, "kind": "folder"}
     if state is None:
         return ResolvedSource(project_dir, str(folder), subdir=parsed.subdir, details=details)
     return ResolvedSource(
@@ -117,9 +130,12 @@ def _folder_source(
 
 
 def _repo_at_version(
-    parsed: SourceUri, folder: Path, version: str | None, ctx: Context, *, bare: bool
+    parsed: SourceUri, folder: Path, version: str | None, ctx: Context
 ) -> ResolvedSource:
-    repo_root = folder if bare else work_tree_root(folder)
+    from mlproj.sources.gitrepo import RefKind
+    from mlproj.sources.localrepo import resolve_local_version
+
+    repo_root = folder if _is_bare_repository(folder) else work_tree_root(folder)
     if repo_root is None:
         raise SourceError(
             f"source '{parsed.display}': -v {version} needs a git repository, and {folder} is "
