@@ -310,3 +310,17 @@ def test_untracked_folders_are_listed_file_by_file_and_config_is_honoured(tmp_pa
     quiet = resolve_source(str(up.work / "sub"), version=None, caller_dir=tmp_path)
     assert quiet.dirty is False
     assert quiet.snapshot_files == {}
+
+
+def test_local_folders_never_import_gitpython(tmp_path):
+    import subprocess
+    import sys
+
+    up = make_upstream(tmp_path)
+    probe = (
+        "import sys; from pathlib import Path; from mlproj.sources import resolve_source; "
+        f"s = resolve_source({str(up.work)!r} + '#sub', version=None, caller_dir=Path('.')); "
+        "print(s.commit, 'git' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [up.commits["two"], "False"]
