@@ -6,6 +6,8 @@ Layout under ``settings.cache_dir()`` (``MLPROJ_CACHE_DIR``)::
     git/<name>-<hash>/source.json   the URL (credentials stripped) and when it was first cloned
     git/<name>-<hash>/lock          flock: shared to read the mirror, exclusive to change it
     git/<name>-<hash>/used          touched on every use (what `cache prune --older-than` reads)
+    git/<name>-<hash>/memo.json     commits of tags and submodules of commits (see ``memo.py``)
+    git/<name>-<hash>/spares/       unchanged checkouts waiting for the next run of their commit
     work/<name>-<random>/           one run's checkout (see ``workdir.py``)
     work/<name>-<random>.lock       flock held by the process using that checkout
 
