@@ -1,8 +1,10 @@
 """Reading git repositories with GitPython: versions to commits, submodules, refs.
 
-GitPython is imported lazily (about 0.1 s), only when a git source or ``-v`` needs it. Refs are
-read by GitPython in Python; objects through its ``git cat-file`` helper process, which gets the
-same hardening options as mlproj's own git calls (``gitcli.GIT_SAFE``).
+GitPython is imported lazily (about 0.1 s), only when a git source or ``-v`` needs it (and not
+for a cached tag or commit, see ``memo.py``). Refs are read by GitPython in Python; objects
+through its ``git cat-file`` helper processes. Those read-only helpers are the one kind of
+process mlproj does not start through ``process.py``: GitPython owns them, and they get the same
+hardening options and environment as mlproj's own git calls (``gitcli.GIT_SAFE``, ``git_env``).
 """
 
 from __future__ import annotations
