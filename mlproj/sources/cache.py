@@ -24,7 +24,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,25 +104,39 @@ def mirror_entry(url: GitUrl, cache: Path | None = None) -> MirrorEntry:
 
 
 @contextlib.contextmanager
-def locked(path: Path, *, shared: bool = False, wait: bool = True) -> Iterator[bool]:
+def locked(
+    path: Path,
+    *,
+    shared: bool = False,
+    wait: bool = True,
+    on_wait: Callable[[], None] | None = None,
+) -> Iterator[bool]:
     """Hold an flock on ``path`` (created if missing); yields False if busy and ``wait`` is False.
 
     Runs of the same URL take it shared to read the mirror and exclusive to create or fetch it,
     so concurrent runs never see a half-fetched mirror and never fetch into it at once.
+    ``on_wait`` is called once if the lock is busy and this call is about to wait for it.
+
+    Raises:
+        SourceError: The lock file cannot be created (the cache folder is not writable).
     """
-    mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB)
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     while True:
-        path.parent.mkdir(parents=True, exist_ok=True)  # prune may have removed the folder
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = _open_lock(path)
         try:
-            fcntl.flock(fd, mode)
-        except BlockingIOError:
-            os.close(fd)
-            yield False
-            return
+            busy = not _try_flock(fd, mode)
+            if busy and wait:
+                if on_wait is not None:
+                    on_wait()
+                fcntl.flock(fd, mode)
+                busy = False
         except BaseException:
             os.close(fd)
             raise
+        if busy:
+            os.close(fd)
+            yield False
+            return
         if _same_file(fd, path):
             break
         os.close(fd)  # prune removed the file while we waited: lock the new one
@@ -130,6 +144,25 @@ def locked(path: Path, *, shared: bool = False, wait: bool = True) -> Iterator[b
         yield True
     finally:
         os.close(fd)
+
+
+def _try_flock(fd: int, mode: int) -> bool:
+    try:
+        fcntl.flock(fd, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _open_lock(path: Path) -> int:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # prune may have removed the folder
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise SourceError(
+            f"cannot use the cache folder {path.parent} ({exc.strerror}); "
+            "set MLPROJ_CACHE_DIR to a writable folder"
+        ) from None
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -14,6 +14,7 @@ process at all. Without a spare, the commit is exported from the mirror.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 from mlproj.errors import SourceError
@@ -37,10 +38,22 @@ class Context:
     warnings: list[str] = dataclasses.field(default_factory=list)
     details: dict[str, str] = dataclasses.field(default_factory=dict)
     depth: int = 0
+    waited: set[str] = dataclasses.field(default_factory=set)
 
     def say(self, text: str) -> None:
         if self.progress is not None:
             self.progress(text)
+
+    def waiting(self, url: GitUrl) -> Callable[[], None]:
+        """What to say when another run holds ``url``'s cache lock (once per resolution)."""
+
+        def note() -> None:
+            text = f"waiting for another mlproj using the cache of {url.url}"
+            if url.url not in self.waited:
+                self.waited.add(url.url)
+                self.say(text)
+
+        return note
 
 
 def resolve_remote(url: GitUrl, version: str | None, ctx: Context) -> tuple[Revision, Workdir]:
@@ -70,7 +83,7 @@ def resolve_remote(url: GitUrl, version: str | None, ctx: Context) -> tuple[Revi
 def _reuse(url: GitUrl, version: str | None, ctx: Context) -> tuple[Revision, Workdir] | None:
     """A spare checkout of a remembered tag or commit (see ``workdir.py``): no git at all."""
     entry = mirror_entry(url, ctx.cache)
-    with locked(entry.lock_path, shared=True):
+    with locked(entry.lock_path, shared=True, on_wait=ctx.waiting(url)):
         if not entry.exists():
             return None
         remembered = memo.lookup(entry.root, entry.mirror, version)
@@ -100,7 +113,7 @@ def _checkout(
     Returns the revision, its submodules and what the cache did (cached, cloned, fetched...).
     """
     entry = mirror_entry(url, ctx.cache)
-    with locked(entry.lock_path, shared=True):
+    with locked(entry.lock_path, shared=True, on_wait=ctx.waiting(url)):
         if entry.exists():
             remembered = memo.lookup(entry.root, entry.mirror, version)
             if remembered is not None and _export(entry, remembered[0], dest):
@@ -117,7 +130,7 @@ def _checkout(
                 f"source '{url.url}' is not in the cache and --offline forbids fetching it; "
                 "run once without --offline"
             )
-    with locked(entry.lock_path):
+    with locked(entry.lock_path, on_wait=ctx.waiting(url)):
         entry.clear_leftovers()
         if entry.exists():  # another run may have cloned or fetched it while we waited
             found = _from_mirror(url, entry, version, ctx, dest, moving_ok=False)

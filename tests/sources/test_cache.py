@@ -194,3 +194,38 @@ def test_a_tampered_spare_is_never_used(mlproj, upstream, cache_dir):
     spare = next((next((cache_dir / "git").iterdir()) / "spares").iterdir())
     (spare / "tree" / "sub" / "VERSION").write_text("tampered\n")
     assert run_json(mlproj("run", url, "-v", "v1"))["version"] == "one"
+
+
+def test_a_run_waiting_for_the_cache_lock_says_so(mlproj, upstream, cache_dir, store_dir, tmp_path):
+    from tests.conftest import REPO, mlproj_env
+
+    url = upstream.bare.as_uri()
+    assert mlproj("run", f"{url}#sub", "-v", "main").returncode == 0
+    mirror = next((cache_dir / "git").iterdir())
+    fd = os.open(mirror / "lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a run fetching this URL holds it
+    env = {**mlproj_env(store_dir), "MLPROJ_CACHE_DIR": str(cache_dir), "PYTHONPATH": str(REPO)}
+    runner = subprocess.Popen(
+        ["python3", "-m", "mlproj", "run", f"{url}#sub", "-v", "main"],  # a branch: must fetch
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert runner.stderr is not None
+    try:
+        line = runner.stderr.readline()
+        assert line.strip() == f"mlproj: waiting for another mlproj using the cache of {url}"
+    finally:
+        os.close(fd)  # the waiting run goes on
+    assert runner.wait(120) == 0, runner.stderr.read()
+
+
+def test_an_unwritable_cache_folder_is_a_source_error(mlproj, upstream, tmp_path):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    result = mlproj("run", upstream.bare.as_uri() + "#sub", MLPROJ_CACHE_DIR=str(blocked))
+    assert result.returncode == 114
+    assert "MLPROJ_CACHE_DIR" in result.stderr
+    assert "Traceback" not in result.stderr
