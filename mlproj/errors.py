@@ -101,7 +101,7 @@ class NotFoundError(MlprojError):
     exit_code = ExitCode.NOT_FOUND
 
 
-class Terminated(BaseException):
+class Terminated(BaseException):  # named after the signal, like KeyboardInterrupt
     """Raised in the main thread when mlproj receives SIGTERM (outside a supervised child).
 
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it and every

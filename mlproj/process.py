@@ -138,6 +138,46 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class BinaryToolResult:
+    """Outcome of :func:`run_tool_bytes`: stdout as bytes (file names, patches), stderr as text."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def run_tool_bytes(
+    argv: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> BinaryToolResult:
+    """Like :func:`run_tool`, for output that is not text in any one encoding (git -z, diffs)."""
+    try:
+        done = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        return BinaryToolResult(tuple(argv), 127, b"", f"{argv[0]}: not found ({exc.strerror})")
+    except subprocess.TimeoutExpired:
+        return BinaryToolResult(tuple(argv), 124, b"", f"{argv[0]}: timed out after {timeout} s")
+    stderr = done.stderr.decode(errors="replace")
+    return BinaryToolResult(tuple(argv), done.returncode, done.stdout, stderr)
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessRequest:
     """What to run under :func:`supervise`."""
 

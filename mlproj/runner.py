@@ -21,7 +21,7 @@ from mlproj import __version__
 from mlproj.envs import Environment, OutputSink, Prepared, default_manager, select_environment
 from mlproj.errors import MlprojError, ProjectError, Terminated
 from mlproj.process import ProcessOutcome, ProcessRequest, supervise
-from mlproj.sources import ResolvedSource, resolve_source
+from mlproj.sources import Progress, ResolvedSource, resolve_source
 from mlproj.spec.command import display_command, file_entry_point, render_command
 from mlproj.spec.load import load_project
 from mlproj.spec.model import EntryPoint, Project
@@ -66,6 +66,7 @@ class RunRequest:
     tags: Mapping[str, str] = field(default_factory=dict)
     #: Turn stdout lines like ``loss: 0.25 (step 3)`` into metrics.
     capture_scalars: bool = False
+    offline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +125,37 @@ def resolve_entry_point(project: Project, name: str) -> EntryPoint:
     )
 
 
-def plan_run(request: RunRequest) -> RunPlan:
-    """Validate everything about a run without creating it."""
-    source = resolve_source(request.uri, version=request.version, caller_dir=request.caller_dir)
+def plan_run(request: RunRequest, progress: Progress | None = None) -> RunPlan:
+    """Validate everything about a run without creating it.
+
+    A git source is checked out into a private folder that the plan owns: :func:`execute_run`
+    releases it, and so does this function when validation fails.
+    """
+    source = resolve_source(
+        request.uri,
+        version=request.version,
+        caller_dir=request.caller_dir,
+        offline=request.offline,
+        ignore=_store_paths(request),
+        progress=progress,
+    )
+    try:
+        return _plan(request, source)
+    except BaseException:
+        source.release()
+        raise
+
+
+def _store_paths(request: RunRequest) -> tuple[Path, ...]:
+    """The tracking store's files: in a project folder they do not make its tree dirty."""
+    location = resolve_location(request.tracking_uri, request.caller_dir)
+    db = str(location.db_path)
+    sidecars = tuple(Path(db + suffix) for suffix in ("-wal", "-shm", "-journal"))
+    folder = (location.db_path.parent,) if location.uri == str(location.db_path.parent) else ()
+    return (*folder, location.db_path, *sidecars, location.runs_dir)
+
+
+def _plan(request: RunRequest, source: ResolvedSource) -> RunPlan:
     project = load_project(source.project_dir)
     entry = resolve_entry_point(project, request.entry_point)
     params = resolve_params(
@@ -237,14 +266,20 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     Whatever happens after the run is created (build failure, Ctrl-C, SIGTERM, a crash in mlproj),
     the run gets a final status before this returns or raises.
     """
-    run = store.create_run(_new_run(plan))
+    try:
+        run = store.create_run(_new_run(plan))
+    except BaseException:
+        plan.source.release()
+        raise
     lock = store.hold_runner_lock(run.run_id)
     status, exit_code = RunStatus.FAILED, None
     try:
+        _save_source_snapshot(store.run_dir(run.run_id), plan.source)
         events.run_started(run, plan)
         _prepare_environment(plan, store, run, events)
         outcome, tracked = _run_entry_point(plan, store, run, events)
         status, exit_code = _status_of(outcome)
+        _release_source(store, run, plan.source)
         ended = _finish(store, run, status, exit_code)
         return RunResult(ended, exit_code, outcome.duration, tracked)
     except KeyboardInterrupt:
@@ -255,9 +290,28 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
         raise
     finally:
         # Reached with the run still RUNNING only when something above raised: record the end.
+        _release_source(store, run, plan.source)  # idempotent; also after a failed env build
         if store.get_run(run.run_id).status is RunStatus.RUNNING:
             _finish(store, run, status, exit_code)
         lock.release()
+
+
+def _save_source_snapshot(run_dir: Path, source: ResolvedSource) -> None:
+    """Write the uncommitted diff and untracked files of a dirty tree under ``<run>/source/``."""
+    folder = run_dir / "source"
+    for name, content in source.snapshot_files.items():
+        target = folder / name
+        if not target.resolve().is_relative_to(folder.resolve()):
+            continue  # names come from git, but never write outside the run's folder
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+
+
+def _release_source(store: Store, run: Run, source: ResolvedSource) -> None:
+    """Give up the run's private checkout; record where it is when the run wrote into it."""
+    kept = source.release()
+    if kept is not None:
+        store.set_tags(run.run_id, {"mlproj.source.workdir": str(kept)})
 
 
 def _prepare_environment(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> None:

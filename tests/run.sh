@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+bash tests/setup/git.sh
 
 # Docker tests: Podman serving the Docker API, and the base images (built once, then cached).
 if [ "$(id -u)" = 0 ]; then

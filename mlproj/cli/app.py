@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from mlproj import __version__
+from mlproj.cli.cache import cache_app
 from mlproj.cli.envs import envs_app
 
 
@@ -31,6 +32,7 @@ experiments_app = _typer("List and create experiments.")
 app.add_typer(runs_app, name="runs")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(envs_app, name="envs")
+app.add_typer(cache_app, name="cache")
 
 TrackingUri = Annotated[
     Optional[str],  # noqa: UP045 - typer inspects annotations at runtime on Python 3.10
@@ -41,7 +43,10 @@ TrackingUri = Annotated[
     ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (see schemas/run.schema.json).")]
-Uri = Annotated[str, typer.Argument(help="Project folder (default: the current folder).")]
+Uri = Annotated[
+    str,
+    typer.Argument(help="Project folder or git URL, with an optional #subdir (default: .)."),
+]
 
 
 def _version(value: bool) -> None:
@@ -131,6 +136,9 @@ def run(
             "--capture-scalars", help="stdout lines like 'loss: 0.25 (step 3)' become metrics."
         ),
     ] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Never fetch git sources; run from the cache.")
+    ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
     from mlproj.cli.commands import run_command
@@ -154,6 +162,7 @@ def run(
         docker=docker,
         reuse=reuse,
         capture_scalars=capture_scalars,
+        offline=offline,
     )
 
 

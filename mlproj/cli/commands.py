@@ -37,6 +37,7 @@ def run_command(
     docker: DockerOptions | None = None,
     reuse: bool = False,
     capture_scalars: bool = False,
+    offline: bool = False,
 ) -> int:
     """`mlproj run`: plan (validate everything), then execute and exit with the entry's status."""
     from mlproj.cli.progress import RunReporter
@@ -56,15 +57,17 @@ def run_command(
         strict_params=strict_params,
         docker=docker,
         capture_scalars=capture_scalars,
+        offline=offline,
     )
-    plan = plan_run(request)
-    store = _store(tracking_uri)
     reporter = RunReporter(quiet=quiet)
+    plan = plan_run(request, progress=reporter.progress)
+    store = _store(tracking_uri)
     if reuse:
         from mlproj.reproduce import reusable_run
 
         found, reason = reusable_run(store, plan)
         if found is not None:
+            plan.source.release()  # nothing runs: a git checkout made for the plan goes back
             reporter.reused(found)
             sys.stdout.write(f"{found.run_id}\n")
             return 0
@@ -84,7 +87,10 @@ def validate_command(uri: str) -> int:
     from mlproj.spec.load import check_project
 
     source = resolve_source(uri, version=None, caller_dir=Path.cwd())
-    project, problems = check_project(source.project_dir)
+    try:
+        project, problems = check_project(source.project_dir)
+    finally:
+        source.release()
     if problems:
         for problem in problems:
             sys.stderr.write(f"{problem}\n")
@@ -103,7 +109,10 @@ def describe_command(uri: str, *, as_json: bool) -> int:
     from mlproj.spec.load import load_project
 
     source = resolve_source(uri, version=None, caller_dir=Path.cwd())
-    project = load_project(source.project_dir)
+    try:
+        project = load_project(source.project_dir)
+    finally:
+        source.release()
     out = render.project_json(project) if as_json else render.project_text(project)
     sys.stdout.write(out)
     return 0

@@ -11,6 +11,7 @@ from typing import Any
 
 from mlproj.envs import Prepared
 from mlproj.runner import RunPlan, RunResult
+from mlproj.sources import ResolvedSource
 from mlproj.tracking.models import Run, RunStatus
 
 
@@ -42,7 +43,14 @@ class RunReporter:
         """`--reuse` found nothing to reuse: the run goes ahead."""
         self._say(f"--reuse: running, because {reason}")
 
+    def progress(self, text: str) -> None:
+        """A step that may take a while (cloning a repository)."""
+        self._say(text)
+
     def run_started(self, run: Run, plan: RunPlan) -> None:
+        for warning in plan.source.warnings:
+            sys.stderr.write(f"mlproj: warning: {warning}\n")
+        self._say(f"source {source_line(plan.source)}")
         key = plan.environment.key()
         env = plan.environment.manager + (f" {key}" if key else "")
         self._say(
@@ -93,3 +101,20 @@ class RunReporter:
             # Not silenced by -q: these are records of the run that were lost.
             for line in result.tracking.problem_lines:
                 sys.stderr.write(f"mlproj: warning: {line}\n")
+        kept = run.tags.get("mlproj.source.workdir")
+        if kept:
+            self._say(f"the run wrote into its checkout; kept at {kept} (mlproj cache prune)")
+
+
+def source_line(source: ResolvedSource) -> str:
+    """``URI[#subdir] @ commit (branch main, cached, 0.012 s)``: what code the run uses."""
+    text = source.details.get("given", source.uri)
+    if source.commit:
+        text += f" @ {source.commit[:12]}"
+    notes = [f"{k} {source.details[k]}" for k in ("tag", "branch") if k in source.details]
+    if source.dirty:
+        notes.append("dirty: diff saved with the run")
+    if "fetch" in source.details:
+        notes.append(source.details["fetch"])
+    notes.append(f"{source.seconds:.3f} s")
+    return f"{text} ({', '.join(notes)})"

@@ -59,6 +59,7 @@ def run_object(run: Run) -> dict[str, Any]:
             "commit": run.source_commit,
             "dirty": run.source_dirty,
             "subdir": run.source_subdir,
+            "details": source_details(run),
         },
         "env": {"manager": run.env_manager, "key": run.env_key, "details": env_details(run)},
         "params": dict(run.params),
@@ -164,11 +165,8 @@ def run_text(run: Run, installed: Sequence[str] = ()) -> str:
         f"ended        {_local(run.end_time)}",
         f"entry point  {run.entry_point}",
         f"command      {run.command}",
-        f"source       {run.source_uri}" + (f"#{run.source_subdir}" if run.source_subdir else ""),
+        *_source_lines(run),
     ]
-    if run.source_commit:
-        dirty = " (dirty)" if run.source_dirty else ""
-        lines.append(f"commit       {run.source_commit}{dirty}")
     lines.append(f"env          {run.env_manager}" + (f" {run.env_key}" if run.env_key else ""))
     details = env_details(run)
     facts = [f"{k} {details[k]}" for k in ("tool", "python", "installed") if k in details]
@@ -176,13 +174,58 @@ def run_text(run: Run, installed: Sequence[str] = ()) -> str:
         lines.append(f"             {', '.join(facts)}")
     lines.append(f"artifacts    {obj['artifact_uri']}")
     lines.append(f"by           {run.user}@{run.host}, mlproj {run.mlproj_version}")
-    for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", run.tags)):
+    tags = {k: v for k, v in run.tags.items() if not k.startswith(_SOURCE_TAG)}
+    for title, values in (("params", run.params), ("metrics", run.metrics), ("tags", tags)):
         lines.append(f"{title}:" + ("" if values else " -"))
         lines.extend(f"  {key} = {_number(value)}" for key, value in sorted(values.items()))
     if installed:
         lines.append(f"installed ({len(installed)}):")
         lines.extend(f"  {line}" for line in installed)
     return "\n".join(lines) + "\n"
+
+
+_SOURCE_TAG = "mlproj.source."
+
+
+def source_details(run: Run) -> dict[str, str]:
+    """The source provenance recorded as ``mlproj.source.<key>`` tags, keyed without prefix."""
+    return {
+        k[len(_SOURCE_TAG) :]: v for k, v in sorted(run.tags.items()) if k.startswith(_SOURCE_TAG)
+    }
+
+
+def _source_lines(run: Run) -> list[str]:
+    """The provenance block of `runs show`: where the code came from and exactly which it was."""
+    details = source_details(run)
+    run_dir = run.artifact_uri.rsplit("/", 1)[0]
+    lines = [
+        f"source       {run.source_uri}" + (f"#{run.source_subdir}" if run.source_subdir else "")
+    ]
+    given = details.get("given")
+    if given and given != lines[0].split(maxsplit=1)[1]:
+        lines.append(f"  given      {given}")
+    kind = next((k for k in ("tag", "branch") if k in details), None)
+    ref = ""
+    if kind:
+        ref = f" ({kind})" if details[kind] == run.source_version else f" ({kind} {details[kind]})"
+    if run.source_version:
+        lines.append(f"version      {run.source_version}{ref}")
+        ref = ""
+    if run.source_commit:
+        dirty = " (dirty: uncommitted changes saved with the run)" if run.source_dirty else ""
+        lines.append(f"commit       {run.source_commit}{ref}{dirty}")
+    for key, label in (("remote", "remote"), ("fetch", "cache"), ("workdir", "kept at")):
+        if key in details and details[key] != run.source_uri:
+            lines.append(f"{label:<12} {details[key]}")
+    for key in ("diff", "untracked"):
+        if key in details:
+            lines.append(f"{key:<12} {run_dir}/{details[key]}")
+    lines.extend(
+        f"submodule    {k.removeprefix('submodule.')} @ {v}"
+        for k, v in details.items()
+        if k.startswith("submodule.")
+    )
+    return lines
 
 
 def experiments_table(experiments: Sequence[Experiment]) -> str:

@@ -1,0 +1,105 @@
+"""`mlproj cache list|prune`: the git mirrors and run checkouts in mlproj's cache folder."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from mlproj.sources.housekeeping import CacheItem
+
+cache_app = typer.Typer(
+    help="List and prune cached git mirrors and checkouts (MLPROJ_CACHE_DIR).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@cache_app.command("list")
+def cache_list(
+    json_: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> int:
+    """List cached git mirrors and run checkouts with their size and last use."""
+    from mlproj.settings import cache_dir
+    from mlproj.sources.housekeeping import list_cache
+
+    items = list_cache()
+    if json_:
+        sys.stdout.write(json.dumps([_item_object(i) for i in items], indent=2) + "\n")
+        return 0
+    from mlproj.cli.render import table
+
+    if not items:
+        sys.stdout.write(f"the cache is empty ({cache_dir()})\n")
+        return 0
+    rows = [
+        (
+            i.kind.value,
+            _size(i.size),
+            _when(i.last_used),
+            "yes" if i.in_use else "-",
+            i.url or str(i.path),
+        )
+        for i in items
+    ]
+    sys.stdout.write(table(("KIND", "SIZE", "LAST USED", "IN USE", "WHAT"), rows))
+    total = sum(i.size for i in items)
+    sys.stdout.write(f"{len(items)} items, {_size(total)} in {cache_dir()}\n")
+    return 0
+
+
+@cache_app.command("prune")
+def cache_prune(
+    older_than: Annotated[
+        Optional[float],  # noqa: UP045 - typer inspects annotations at runtime on Python 3.10
+        typer.Option("--older-than", help="Only what was not used for DAYS days.", metavar="DAYS"),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be removed; remove nothing.")
+    ] = False,
+) -> int:
+    """Remove cached mirrors and checkouts that no run is using."""
+    from mlproj.errors import UsageError
+    from mlproj.sources.housekeeping import prune_cache
+
+    if older_than is not None and older_than < 0:
+        raise UsageError(f"--older-than: {older_than:g} is negative; give a number of days")
+    removed, busy = prune_cache(older_than_days=older_than, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for item in removed:
+        sys.stdout.write(f"{verb} {item.kind.value} {item.url or item.path} ({_size(item.size)})\n")
+    for item in busy:
+        sys.stdout.write(f"kept {item.kind.value} {item.url or item.path} (in use)\n")
+    freed = sum(i.size for i in removed)
+    sys.stdout.write(f"{verb} {len(removed)} items, {_size(freed)}\n")
+    return 0
+
+
+def _item_object(item: CacheItem) -> dict[str, Any]:
+    return {
+        "kind": item.kind.value,
+        "path": str(item.path),
+        "url": item.url,
+        "size": item.size,
+        "last_used": datetime.fromtimestamp(item.last_used).astimezone().isoformat(),
+        "in_use": item.in_use,
+    }
+
+
+def _size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def _when(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")

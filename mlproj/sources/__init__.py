@@ -1,0 +1,20 @@
+"""Project sources: turn the URI a user gives into a project folder plus the provenance of its code.
+
+* A local folder is used in place; when it is in a git work tree, its commit, branch, remote and
+  uncommitted changes are recorded (``local.py``).
+* A git URL (https, ssh, git, ``file://``, ``user@host:path``) is cloned once into a bare mirror
+  in the cache and each run gets a private checkout of the exact commit (``remote.py``,
+  ``cache.py``, ``workdir.py``); ``-v`` on a local repository does the same from the local
+  objects without touching the work tree (``localrepo.py``).
+* Every refusal for safety is in ``uri.py``; every git process mlproj starts is in ``gitcli.py``;
+  GitPython reads refs and objects in ``gitrepo.py``.
+"""
+
+from __future__ import annotations
+
+from mlproj.sources.gitcli import GIT_SAFE, diff_stat
+from mlproj.sources.model import Progress, ResolvedSource
+from mlproj.sources.resolve import resolve_source
+from mlproj.sources.uri import is_remote
+
+__all__ = ["GIT_SAFE", "Progress", "ResolvedSource", "diff_stat", "is_remote", "resolve_source"]

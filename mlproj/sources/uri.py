@@ -1,0 +1,284 @@
+"""Parsing and checking what the user gives as a source: URI, ``#subdir`` and ``-v`` version.
+
+Everything here is pure (no I/O, no git). It is also where every refusal for safety lives:
+command-running transports (``ext::``, ``fd::``, any ``<helper>::`` form), URLs and hosts that
+would be read as git or ssh options, subdirs escaping the repository, version names git would
+read as revision expressions. Credentials found in URLs are split off here, so that only the
+stripped URL travels on (see :class:`Credentials`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import posixpath
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from mlproj.errors import SourceError
+
+#: URL schemes mlproj hands to git. Anything else could start a remote helper program.
+ALLOWED_SCHEMES = ("https", "http", "ssh", "git", "file", "git+ssh", "ssh+git")
+#: Protocols git itself may use (GIT_ALLOW_PROTOCOL), submodules included.
+ALLOWED_PROTOCOLS = "file:git:http:https:ssh"
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_TRANSPORT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+.-]*)::")
+_SCP = re.compile(r"^([^@/\s]+)@([^/:\s]+):(.*)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_HEX = re.compile(r"^[0-9a-f]{4,64}$")
+# git check-ref-format's rules, plus no leading "-" (an option) and no revision syntax.
+_BAD_VERSION = re.compile(r"[\x00-\x20~^:?*\[\\\x7f]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|^@$")
+_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A user name and password (or token) taken out of an http(s) URL.
+
+    They reach git only as an ``Authorization`` header in the environment of its process (see
+    ``gitcli.git_env``): never in an argument, a config file, the store or a message.
+    """
+
+    username: str = field(repr=False)
+    password: str = field(repr=False)
+
+    def header(self) -> str:
+        """The HTTP Basic ``Authorization`` header git sends for these credentials."""
+        raw = f"{self.username}:{self.password}".encode()
+        return "Authorization: Basic " + base64.b64encode(raw).decode()
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every form in which these credentials could show up in text (to redact them)."""
+        # With no password the user name is the token (https://TOKEN@github.com/...).
+        forms = {self.password or self.username, self.header().split()[-1]}
+        return tuple(sorted((s for s in forms if s), key=len, reverse=True))
+
+
+@dataclass(frozen=True, slots=True)
+class GitUrl:
+    """A git URL mlproj accepted, credentials stripped (``url`` is what git and the store see)."""
+
+    url: str
+    scheme: str
+    host: str
+    path: str
+    credentials: Credentials | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """A readable slug of the repository name, for folder names."""
+        last = self.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+        return _SLUG.sub("-", last)[:40].strip("-") or "repo"
+
+    @property
+    def key(self) -> str:
+        """The cache key: one mirror per URL (credentials and letter case of the host aside)."""
+        normal = f"{self.scheme}://{self.host.lower()}/{self.path.strip('/')}"
+        digest = hashlib.sha256(normal.encode()).hexdigest()[:16]
+        return f"{self.name}-{digest}"
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host`` for http(s) URLs: where the credentials may be sent."""
+        return f"{self.scheme}://{self.host}/"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceUri:
+    """The URI as given, split into a local folder or a git URL and a subdir.
+
+    ``base`` is the folder as typed, or the git URL without credentials.
+    """
+
+    base: str
+    subdir: str | None
+    git: GitUrl | None = None
+
+    @property
+    def display(self) -> str:
+        """The URI as given, credentials stripped: safe to store and print."""
+        shown = self.git.url if self.git else self.base
+        return shown + (f"#{self.subdir}" if self.subdir else "")
+
+
+def parse_source(uri: str) -> SourceUri:
+    """Split ``uri`` into base and ``#subdir`` and decide whether the base is a git URL.
+
+    Raises:
+        SourceError: The URI uses a refused transport, smuggles an option, or has a bad subdir.
+    """
+    base, sep, sub = uri.partition("#")
+    subdir = check_subdir(sub, redact_url(uri)) if sep else None
+    if _CONTROL.search(base):
+        raise SourceError(
+            f"source '{redact_url(base)!r}': control characters in the URI; type it again"
+        )
+    if base.startswith("-"):
+        raise SourceError(
+            f"source '{redact_url(base)}' starts with '-' and would be read as a git option; "
+            "write a folder as ./" + base
+        )
+    git = parse_git_url(base)
+    return SourceUri(base=git.url if git else base, subdir=subdir, git=git)
+
+
+def parse_git_url(text: str) -> GitUrl | None:
+    """The git URL in ``text``, or None when it is a local path.
+
+    Raises:
+        SourceError: A transport or scheme that could run commands, or an option in disguise.
+    """
+    transport = _TRANSPORT.match(text)
+    if transport:
+        raise SourceError(
+            f"source '{redact_url(text)}': the '{transport.group(1)}::' transport is refused "
+            "(it runs a program); use an https://, ssh:// or file:// URL"
+        )
+    scheme = _SCHEME.match(text)
+    if scheme:
+        return _parse_scheme_url(text, scheme.group(1).lower())
+    scp = _SCP.match(text)
+    if scp:
+        user, host, path = scp.groups()
+        user = user.split(":", 1)[0]  # ssh takes no password in a URL: never keep one
+        _refuse_option(text, user, host, path)
+        if not path:
+            raise SourceError(f"source '{user}@{host}:': no repository path after ':'")
+        return GitUrl(url=f"{user}@{host}:{path}", scheme="ssh", host=f"{user}@{host}", path=path)
+    return None
+
+
+def _parse_scheme_url(text: str, scheme: str) -> GitUrl:
+    if scheme not in ALLOWED_SCHEMES:
+        raise SourceError(
+            f"source '{redact_url(text)}': URL scheme '{scheme}' is refused "
+            f"(allowed: {', '.join(ALLOWED_SCHEMES)})"
+        )
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise SourceError(f"source '{redact_url(text)}': malformed URL ({exc})") from None
+    host = parts.hostname or ""
+    if scheme != "file" and not host:
+        raise SourceError(f"source '{redact_url(text)}': no host in the URL")
+    if not parts.path.strip("/"):
+        raise SourceError(f"source '{redact_url(text)}': no repository path in the URL")
+    user = unquote(parts.username) if parts.username else None
+    _refuse_option(text, user or "", host, parts.path.lstrip("/"))
+    netloc_host = host if port is None else f"{host}:{port}"
+    if ":" in host:  # IPv6 literal
+        netloc_host = f"[{host}]" + ("" if port is None else f":{port}")
+    credentials = None
+    if scheme in ("http", "https") and parts.username is not None:
+        credentials = Credentials(user or "", unquote(parts.password or ""))
+        netloc = netloc_host  # the whole userinfo may be a token (https://TOKEN@github.com)
+    elif parts.username is not None:  # ssh, git: keep the user name, drop any password
+        netloc = f"{parts.username}@{netloc_host}"
+    else:
+        netloc = netloc_host
+    query = f"?{parts.query}" if parts.query else ""
+    url = f"{scheme}://{netloc}{parts.path}{query}"
+    return GitUrl(url=url, scheme=scheme, host=netloc, path=parts.path, credentials=credentials)
+
+
+def _refuse_option(text: str, user: str, host: str, path: str) -> None:
+    # ssh and git read "-oProxyCommand=..." as an option wherever it lands on their command line.
+    for part, what in ((user, "user"), (host, "host"), (path, "path")):
+        if part.startswith("-"):
+            raise SourceError(
+                f"source '{redact_url(text)}': the {what} '{part}' starts with '-' and would be "
+                "read as an option; refused"
+            )
+
+
+def check_subdir(sub: str, shown: str) -> str | None:
+    """Normalize ``#subdir``; refuse one that is absolute or leaves the repository.
+
+    Raises:
+        SourceError: The subdir is absolute, goes above the root, or enters ``.git``.
+    """
+    if _CONTROL.search(sub) or "\\" in sub:
+        raise SourceError(f"source '{shown}': subdir {sub!r} has control characters or '\\'")
+    if sub.startswith("/"):
+        raise SourceError(
+            f"source '{shown}': subdir '{sub}' is absolute; give it relative to the repository"
+        )
+    cleaned = posixpath.normpath(sub) if sub.strip("/") else "."
+    if cleaned == "..":
+        cleaned = "../"
+    if cleaned.startswith("../"):
+        raise SourceError(f"source '{shown}': subdir '{sub}' escapes the repository; refused")
+    if cleaned.split("/", 1)[0] == ".git":
+        raise SourceError(f"source '{shown}': subdir '{sub}' is inside .git; refused")
+    return None if cleaned == "." else cleaned
+
+
+def check_version(version: str) -> str:
+    """Refuse a ``-v`` that is not a plain branch, tag or commit name.
+
+    Raises:
+        SourceError: The name has revision syntax (``~``, ``^``, ``@{``, ``..``) or starts
+            with '-' (git would read it as an option).
+    """
+    if not version or _BAD_VERSION.search(version):
+        raise SourceError(
+            f"-v {version!r}: not a branch, tag or commit name (revision expressions like "
+            "'HEAD~1' or names starting with '-' are refused); give a branch, tag or commit"
+        )
+    return version
+
+
+def is_hex(version: str) -> bool:
+    """True when ``version`` could be a full or abbreviated commit id."""
+    return bool(_HEX.match(version))
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the userinfo of every http(s) URL in it replaced (for messages)."""
+    return re.sub(r"(?i)\b(https?://)[^/\s@]*@", r"\1", text)
+
+
+def redact(text: str, credentials: Credentials | None) -> str:
+    """``text`` with URL userinfo and every form of ``credentials`` removed."""
+    text = redact_url(text)
+    if credentials is not None:
+        for secret in credentials.secrets():
+            text = text.replace(secret, "***")
+    return text
+
+
+def join_submodule_url(parent: str, url: str) -> str:
+    """Resolve a submodule URL from ``.gitmodules`` against the superproject's URL, as git does.
+
+    ``./x`` and ``../x`` are relative to the parent repository's URL; anything else is as is.
+    """
+    if not url.startswith(("./", "../")):
+        return url
+    scp = None if _SCHEME.match(parent) else _SCP.match(parent)
+    prefix, path = ("", parent)
+    if _SCHEME.match(parent):
+        parts = urlsplit(parent)
+        prefix, path = f"{parts.scheme}://{parts.netloc}", parts.path
+    elif scp:
+        prefix, path = f"{scp.group(1)}@{scp.group(2)}:", scp.group(3)
+    absolute = path.startswith("/")
+    path = path.rstrip("/")
+    rest = url
+    while True:
+        if rest.startswith("./"):
+            rest = rest[2:]
+        elif rest.startswith("../"):
+            rest = rest[3:]
+            path = path.rsplit("/", 1)[0] if "/" in path else ""
+        else:
+            break
+    joined = f"{path}/{rest}" if path or absolute else rest
+    return prefix + joined
+
+
+def is_remote(uri: str) -> bool:
+    """True when ``uri`` (``#subdir`` allowed) names a git URL rather than a local folder."""
+    return parse_git_url(uri.partition("#")[0]) is not None
