@@ -430,6 +430,7 @@ def _run_container(
         echo=plan.request.echo_output,
         keep=spec.keep,
         labels={"mlproj.run_id": run.run_id},
+        stdout_tap=live.stdout_tap,
     )
 
     def created(container_id: str) -> None:

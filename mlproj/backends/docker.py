@@ -44,6 +44,8 @@ class ContainerRequest:
     echo: bool = True
     keep: bool = False
     labels: Mapping[str, str] = field(default_factory=dict)
+    #: Also receives every chunk of stdout (e.g. to capture metrics); dropped if it raises.
+    stdout_tap: Callable[[bytes], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,8 +148,9 @@ def _start_and_wait(
             container.start()
         except Exception as exc:  # the runtime could not exec the command (not found, ...)
             return _start_failed(container, exc, err_log)
+        out_sink = sys.stdout.buffer if request.echo else None
         pumps = [
-            _pump(container, "stdout", out_log, sys.stdout.buffer if request.echo else None),
+            _pump(container, "stdout", out_log, out_sink, request.stdout_tap),
             _pump(container, "stderr", err_log, sys.stderr.buffer if request.echo else None),
         ]
         code = _wait(container, interrupts)
@@ -166,15 +169,24 @@ def _start_failed(container: Container, exc: Exception, err_log: BinaryIO) -> tu
 
 
 def _pump(
-    container: Container, stream: str, log: BinaryIO, sink: BinaryIO | None
+    container: Container,
+    stream: str,
+    log: BinaryIO,
+    sink: BinaryIO | None,
+    tap: Callable[[bytes], None] | None = None,
 ) -> threading.Thread:
     """Copy one of the container's streams to its log file and, live, to the terminal."""
 
     def copy() -> None:
-        target = sink
+        target, listener = sink, tap
         for chunk in _chunks(container, stream):
             log.write(chunk)
             log.flush()
+            if listener is not None:
+                try:
+                    listener(chunk)
+                except Exception:  # a broken tap must not stop the output being saved
+                    listener = None
             if target is not None:
                 try:
                     target.write(chunk)

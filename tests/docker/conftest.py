@@ -56,14 +56,12 @@ def docker_client():
 def no_leftovers(docker_client, store_dir: Path) -> Iterator[None]:
     """Fails the test when a container of one of its runs is left behind (and removes it)."""
     yield
-    run_ids = (
-        {p.name for p in (store_dir / "runs").iterdir()} if (store_dir / "runs").is_dir() else set()
-    )
-    left = [
-        c
-        for c in docker_client.containers.list(all=True, filters={"label": "mlproj.run_id"})
-        if c.labels.get("mlproj.run_id") in run_ids
-    ]
-    for container in left:
-        container.remove(force=True)
-    assert not left, f"containers left behind: {[c.short_id for c in left]}"
+    runs = store_dir / "runs"
+    run_ids = {p.name for p in runs.iterdir()} if runs.is_dir() else set()
+    # The low-level listing: the high-level one inspects each container, which races with the
+    # containers of tests running in parallel being removed.
+    listed = docker_client.api.containers(all=True, filters={"label": "mlproj.run_id"})
+    left = [c["Id"] for c in listed if (c.get("Labels") or {}).get("mlproj.run_id") in run_ids]
+    for container_id in left:
+        docker_client.api.remove_container(container_id, force=True)
+    assert not left, f"containers left behind: {[c[:12] for c in left]}"

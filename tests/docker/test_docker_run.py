@@ -186,6 +186,30 @@ def test_tracking_from_inside_the_container_lands_in_the_run(mlproj, write_proje
     assert runs[0]["status"] == "FINISHED"
 
 
+def test_logging_from_a_container_without_mlproj_inside(mlproj, write_project, store_dir):
+    # The log-record file and the artifact folder are in the mounted store: any program in any
+    # image logs into the run; stdout scalars are captured as for a local run.
+    project = write_project(
+        {
+            "MLproject": mlproject(BUSYBOX, "  main:\n    command: bash log.sh\n"),
+            "log.sh": (
+                'echo \'{"type": "metric", "key": "acc", "value": 0.75, "step": 2}\' '
+                '>> "$MLPROJ_LOG_FILE"\n'
+                'echo \'{"type": "param", "key": "inner", "value": "x"}\' >> "$MLPROJ_LOG_FILE"\n'
+                'echo data > "$MLPROJ_ARTIFACT_DIR/out.txt"\n'
+                'echo "loss: 0.25 (step 3)"\n'
+            ),
+        }
+    )
+    result = mlproj("run", str(project), "--capture-scalars")
+    assert result.returncode == 0, result.stderr
+    run = only_run(mlproj)
+    assert run["metrics"] == {"acc": 0.75, "loss": 0.25}
+    assert run["params"]["inner"] == "x"
+    artifact = store_dir / "runs" / run["run_id"] / "artifacts" / "out.txt"
+    assert artifact.read_text() == "data\n"
+
+
 def test_docker_args_reach_the_container(mlproj, write_project, docker_client):
     project = write_project(
         {
