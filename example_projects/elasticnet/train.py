@@ -1,7 +1,9 @@
 """Train an ElasticNet on the diabetes data set that scikit-learn ships, print and save results.
 
 The model (model.pkl) and the metrics (metrics.json) are written to the run's artifact folder,
-which mlproj passes as MLPROJ_ARTIFACT_DIR (the current folder when run by hand).
+which mlproj passes as MLPROJ_ARTIFACT_DIR (the current folder when run by hand). The metrics are
+also recorded with the run through the log-record protocol: JSON lines appended to the file named
+by MLPROJ_LOG_FILE, which needs nothing installed in the project's environment.
 """
 
 import argparse
@@ -38,6 +40,12 @@ def main() -> None:
     print(f"ElasticNet(alpha={args.alpha}, l1_ratio={args.l1_ratio})")
     for name, value in metrics.items():
         print(f"  {name}: {value:.4f}")
+
+    log_file = os.environ.get("MLPROJ_LOG_FILE")
+    if log_file:
+        with open(log_file, "a", encoding="utf-8") as log:
+            for name, value in metrics.items():
+                log.write(json.dumps({"type": "metric", "key": name, "value": value}) + "\n")
 
     artifacts = Path(os.environ.get("MLPROJ_ARTIFACT_DIR", "."))
     artifacts.mkdir(parents=True, exist_ok=True)

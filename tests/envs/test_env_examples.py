@@ -29,6 +29,7 @@ def test_elasticnet_trains_reports_and_saves_the_model(mlproj, store_dir):
     metrics = json.loads((artifacts / "metrics.json").read_text())
     assert set(metrics) == {"rmse", "mae", "r2"}
     assert f"rmse: {metrics['rmse']:.4f}" in result.stdout
+    assert run["metrics"] == pytest.approx(metrics)  # recorded through MLPROJ_LOG_FILE too
     # The model loads back with the run's own environment (scikit-learn is not in mlproj's).
     cached = mlproj("envs", "list", "--json").json()
     assert [env["key"] for env in cached] == [run["env"]["key"]]
