@@ -13,22 +13,13 @@ import typer
 from mlproj import __version__
 from mlproj.cli.cache import cache_app
 from mlproj.cli.envs import envs_app
+from mlproj.cli.typerapp import new_typer
 
-
-def _typer(help_text: str) -> typer.Typer:
-    # Plain help (no Rich markup): Rich's help formatter costs ~0.2 s of start-up on every call.
-    return typer.Typer(
-        help=help_text,
-        no_args_is_help=True,
-        rich_markup_mode=None,
-        pretty_exceptions_enable=False,
-        add_completion=False,
-    )
-
-
-app = _typer("Run MLproject projects reproducibly and record every run to a local tracking store.")
-runs_app = _typer("Query and manage recorded runs.")
-experiments_app = _typer("List and create experiments.")
+app = new_typer(
+    "Run MLproject projects reproducibly and record every run to a local tracking store."
+)
+runs_app = new_typer("Query and manage recorded runs.")
+experiments_app = new_typer("List and create experiments.")
 app.add_typer(runs_app, name="runs")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(envs_app, name="envs")

@@ -10,7 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from mlproj.cli.app import Json, TrackingUri, _typer
+from mlproj.cli.app import Json, TrackingUri
+from mlproj.cli.typerapp import new_typer
 
 RunId = Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")]
 Key = Annotated[str, typer.Argument(help="Name of the metric, param or tag.")]
@@ -21,7 +22,7 @@ LogRun = Annotated[
     ),
 ]
 
-log_app = _typer(
+log_app = new_typer(
     "Log metrics, params, tags and artifacts into the current run ($MLPROJ_RUN_ID), e.g. from a "
     "shell entry point."
 )

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from mlproj.cli.typerapp import new_typer
+
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from mlproj.sources.housekeeping import CacheItem
 
-cache_app = typer.Typer(
-    help="List and prune cached git mirrors and checkouts (MLPROJ_CACHE_DIR).",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+cache_app = new_typer("List and prune cached git mirrors and checkouts (MLPROJ_CACHE_DIR).")
 
 
 @cache_app.command("list")
@@ -31,6 +27,8 @@ def cache_list(
 
     items = list_cache()
     if json_:
+        import json  # the group is imported on every start-up: load json only when it is used
+
         sys.stdout.write(json.dumps([_item_object(i) for i in items], indent=2) + "\n")
         return 0
     from mlproj.cli.render import table
@@ -87,7 +85,7 @@ def _item_object(item: CacheItem) -> dict[str, Any]:
         "path": str(item.path),
         "url": item.url,
         "size": item.size,
-        "last_used": datetime.fromtimestamp(item.last_used).astimezone().isoformat(),
+        "last_used": _datetime().fromtimestamp(item.last_used).astimezone().isoformat(),
         "in_use": item.in_use,
     }
 
@@ -102,4 +100,10 @@ def _size(size: int) -> str:
 
 
 def _when(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+    return _datetime().fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M")
+
+
+def _datetime() -> type[datetime]:
+    from datetime import datetime  # lazily: this module is imported on every start-up
+
+    return datetime

@@ -9,16 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
+from mlproj.cli.typerapp import new_typer
+
 if TYPE_CHECKING:
     from mlproj.envs.inventory import EnvInfo, PruneResult
 
-envs_app = typer.Typer(
-    help="List and prune cached environments.",
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+envs_app = new_typer("List and prune cached environments.")
 
 
 @envs_app.command("list")
