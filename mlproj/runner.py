@@ -20,19 +20,20 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 from mlproj import __version__
 from mlproj.envs import Environment, OutputSink, Prepared, default_manager, select_environment
 from mlproj.errors import MlprojError, ProjectError, Terminated
-from mlproj.process import ProcessOutcome, ProcessRequest, supervise
+from mlproj.launch import docker_environment, run_entry_point
+from mlproj.process import ProcessOutcome
 from mlproj.sources import Progress, ResolvedSource, resolve_source
 from mlproj.spec.command import display_command, file_entry_point, render_command
 from mlproj.spec.load import load_project
 from mlproj.spec.model import EntryPoint, Project
 from mlproj.spec.params import ResolvedParams, resolve_params
-from mlproj.tracking.live import LiveOptions, LiveSummary, LiveTracking
+from mlproj.tracking.live import LiveSummary
 from mlproj.tracking.location import resolve_location
 from mlproj.tracking.models import NewRun, Run, RunStatus
 from mlproj.tracking.store import FAILURE_TAG, Store
 
 if TYPE_CHECKING:  # imported when a run uses docker: local runs do not pay for it
-    from mlproj.envs.docker import DockerEnvironment, DockerOptions
+    from mlproj.envs.docker import DockerOptions
 
 DEFAULT_EXPERIMENT = "Default"
 #: Files of the run folder: the environment build output, and the installed set.
@@ -168,7 +169,9 @@ def _plan(request: RunRequest, source: ResolvedSource) -> RunPlan:
     docker = _docker(request, project)
     environment = select_environment(project, request.env_manager, docker=docker)
     if docker is not None and environment.manager == "docker":
-        params = _docker_env(environment).localize(entry, params)  # paths as the container sees
+        params = docker_environment(environment).localize(
+            entry, params
+        )  # paths as the container sees
     argv = tuple(environment.wrap(render_command(entry, params, python=environment.python())))
     return RunPlan(
         request=request,
@@ -195,13 +198,6 @@ def _docker(request: RunRequest, project: Project) -> DockerOptions | None:
         store_db=store.db_path,
         store_runs=store.runs_dir,
     )
-
-
-def _docker_env(environment: Environment) -> DockerEnvironment:
-    from mlproj.envs.docker import DockerEnvironment
-
-    assert isinstance(environment, DockerEnvironment)  # manager == "docker"
-    return environment
 
 
 def _new_run(plan: RunPlan) -> NewRun:
@@ -241,25 +237,6 @@ def _user() -> str:
         return str(os.getuid())
 
 
-def run_variables(store: Store, run: Run) -> dict[str, str]:
-    """The run's identity, for the entry point to log into it."""
-    return {
-        "MLPROJ_RUN_ID": run.run_id,
-        "MLPROJ_TRACKING_URI": store.uri,
-        "MLPROJ_EXPERIMENT_ID": run.experiment_id,
-        "MLPROJ_ARTIFACT_DIR": run.artifact_uri,
-    }
-
-
-def child_environment(plan: RunPlan, store: Store, run: Run) -> dict[str, str]:
-    """The entry point's environment: the caller's, the env kind's, and the run's identity."""
-    env = dict(os.environ)
-    env.update(plan.environment.variables())
-    env.setdefault("PYTHONUNBUFFERED", "1")  # live logs from Python entry points through pipes
-    env.update(run_variables(store, run))
-    return env
-
-
 def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     """Create the run, prepare the environment, run the entry point, record the end.
 
@@ -277,7 +254,7 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
         _save_source_snapshot(store.run_dir(run.run_id), plan.source)
         events.run_started(run, plan)
         _prepare_environment(plan, store, run, events)
-        outcome, tracked = _run_entry_point(plan, store, run, events)
+        outcome, tracked = run_entry_point(plan, store, run, events)
         status, exit_code = _status_of(outcome)
         _release_source(store, run, plan.source)
         ended = _finish(store, run, status, exit_code)
@@ -356,90 +333,6 @@ class _SavedOutput:
     def __exit__(self, *exc: object) -> None:
         if self.handle is not None:
             self.handle.close()
-
-
-def _run_entry_point(
-    plan: RunPlan, store: Store, run: Run, events: RunEvents
-) -> tuple[ProcessOutcome, LiveSummary]:
-    """Run the entry point (a local child or a container) with live tracking around it."""
-    docker = plan.environment.manager == "docker"
-    # The MLflow bridge listens on the host's loopback, which a container does not reach.
-    wanted = os.environ.get("MLPROJ_MLFLOW_BRIDGE", "1").strip().lower() not in ("0", "false")
-    options = LiveOptions(
-        plan.project.directory, plan.request.capture_scalars, wanted and not docker
-    )
-    live = LiveTracking(store, run, options)
-    live.start()
-    try:
-        if docker:
-            outcome = _run_container(
-                plan, _docker_env(plan.environment), store, run, events, live=live
-            )
-        else:
-            outcome = _run_local(plan, store, run, events, live)
-    finally:
-        tracked = live.stop()  # everything the entry point wrote is stored before the run ends
-    return outcome, tracked
-
-
-def _run_local(
-    plan: RunPlan, store: Store, run: Run, events: RunEvents, live: LiveTracking
-) -> ProcessOutcome:
-    request = ProcessRequest(
-        argv=plan.argv,
-        cwd=plan.project.directory,
-        env=live.child_environment(child_environment(plan, store, run)),
-        stdout_log=store.run_dir(run.run_id) / "stdout.log",
-        stderr_log=store.run_dir(run.run_id) / "stderr.log",
-        echo=plan.request.echo_output,
-        stdout_tap=live.stdout_tap,
-    )
-    try:
-        return supervise(request)
-    except OSError as exc:
-        # The program could not start: the entry point's failure, reported as a shell would.
-        events.run_failed_to_start(run, f"cannot start '{plan.argv[0]}': {exc.strerror}")
-        code = 127 if isinstance(exc, FileNotFoundError) else 126
-        return ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
-
-
-def _run_container(
-    plan: RunPlan,
-    env: DockerEnvironment,
-    store: Store,
-    run: Run,
-    events: RunEvents,
-    *,
-    live: LiveTracking,
-) -> ProcessOutcome:
-    """Run the entry point in a container (docker backend), as the environment configures it.
-
-    The run's variables, the log-record file among them, are store paths that the environment
-    maps to their place inside the container, so logging from the container lands in this run.
-    """
-    from mlproj.backends.docker import ContainerRequest, run_container
-
-    spec = env.container_run(plan.argv, live.child_environment(run_variables(store, run)))
-    run_dir = store.run_dir(run.run_id)
-    request = ContainerRequest(
-        image=spec.image,
-        command=spec.command,
-        options=spec.options,
-        stdout_log=run_dir / "stdout.log",
-        stderr_log=run_dir / "stderr.log",
-        echo=plan.request.echo_output,
-        keep=spec.keep,
-        labels={"mlproj.run_id": run.run_id},
-        stdout_tap=live.stdout_tap,
-    )
-
-    def created(container_id: str) -> None:
-        store.set_tags(run.run_id, {"mlproj.env.container_id": container_id})
-
-    outcome = run_container(request, on_created=created)
-    if outcome.start_error is not None:
-        events.run_failed_to_start(run, outcome.start_error)
-    return ProcessOutcome(outcome.exit_code, outcome.interrupted_by, outcome.duration)
 
 
 def _status_of(outcome: ProcessOutcome) -> tuple[RunStatus, int]:

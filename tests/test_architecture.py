@@ -93,6 +93,7 @@ FORBIDDEN = {
         "mlproj.cli",
     ],
     "mlproj.runner": ["mlproj.cli", "mlproj.reproduce", "mlproj.fluent"],
+    "mlproj.launch": ["mlproj.cli", "mlproj.reproduce", "mlproj.fluent"],
 }
 
 

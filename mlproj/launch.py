@@ -1,0 +1,132 @@
+"""Starting a run's entry point: as a supervised local child, or in a container.
+
+:func:`run_entry_point` is called by :func:`mlproj.runner.execute_run` once the run exists and
+its environment is ready; live tracking (the log-record file, the MLflow bridge, captured
+scalars) runs around the entry point whichever way it is started.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from mlproj.envs import Environment
+from mlproj.process import ProcessOutcome, ProcessRequest, supervise
+from mlproj.tracking.live import LiveOptions, LiveSummary, LiveTracking
+from mlproj.tracking.models import Run
+from mlproj.tracking.store import Store
+
+if TYPE_CHECKING:
+    from mlproj.envs.docker import DockerEnvironment
+    from mlproj.runner import RunEvents, RunPlan
+
+
+def run_entry_point(
+    plan: RunPlan, store: Store, run: Run, events: RunEvents
+) -> tuple[ProcessOutcome, LiveSummary]:
+    """Run the entry point (a local child or a container) with live tracking around it."""
+    docker = plan.environment.manager == "docker"
+    # The MLflow bridge listens on the host's loopback, which a container does not reach.
+    wanted = os.environ.get("MLPROJ_MLFLOW_BRIDGE", "1").strip().lower() not in ("0", "false")
+    options = LiveOptions(
+        plan.project.directory, plan.request.capture_scalars, wanted and not docker
+    )
+    live = LiveTracking(store, run, options)
+    live.start()
+    try:
+        if docker:
+            outcome = _run_container(
+                plan, docker_environment(plan.environment), store, run, events, live=live
+            )
+        else:
+            outcome = _run_local(plan, store, run, events, live)
+    finally:
+        tracked = live.stop()  # everything the entry point wrote is stored before the run ends
+    return outcome, tracked
+
+
+def _run_local(
+    plan: RunPlan, store: Store, run: Run, events: RunEvents, live: LiveTracking
+) -> ProcessOutcome:
+    request = ProcessRequest(
+        argv=plan.argv,
+        cwd=plan.project.directory,
+        env=live.child_environment(child_environment(plan, store, run)),
+        stdout_log=store.run_dir(run.run_id) / "stdout.log",
+        stderr_log=store.run_dir(run.run_id) / "stderr.log",
+        echo=plan.request.echo_output,
+        stdout_tap=live.stdout_tap,
+    )
+    try:
+        return supervise(request)
+    except OSError as exc:
+        # The program could not start: the entry point's failure, reported as a shell would.
+        events.run_failed_to_start(run, f"cannot start '{plan.argv[0]}': {exc.strerror}")
+        code = 127 if isinstance(exc, FileNotFoundError) else 126
+        return ProcessOutcome(exit_code=code, interrupted_by=None, duration=0.0)
+
+
+def _run_container(
+    plan: RunPlan,
+    env: DockerEnvironment,
+    store: Store,
+    run: Run,
+    events: RunEvents,
+    *,
+    live: LiveTracking,
+) -> ProcessOutcome:
+    """Run the entry point in a container (docker backend), as the environment configures it.
+
+    The run's variables, the log-record file among them, are store paths that the environment
+    maps to their place inside the container, so logging from the container lands in this run.
+    """
+    from mlproj.backends.docker import ContainerRequest, run_container
+
+    spec = env.container_run(plan.argv, live.child_environment(run_variables(store, run)))
+    run_dir = store.run_dir(run.run_id)
+    request = ContainerRequest(
+        image=spec.image,
+        command=spec.command,
+        options=spec.options,
+        stdout_log=run_dir / "stdout.log",
+        stderr_log=run_dir / "stderr.log",
+        echo=plan.request.echo_output,
+        keep=spec.keep,
+        labels={"mlproj.run_id": run.run_id},
+        stdout_tap=live.stdout_tap,
+    )
+
+    def created(container_id: str) -> None:
+        store.set_tags(run.run_id, {"mlproj.env.container_id": container_id})
+
+    outcome = run_container(request, on_created=created)
+    if outcome.start_error is not None:
+        events.run_failed_to_start(run, outcome.start_error)
+    return ProcessOutcome(outcome.exit_code, outcome.interrupted_by, outcome.duration)
+
+
+def docker_environment(environment: Environment) -> DockerEnvironment:
+    """The environment as the docker kind (callers checked ``manager == 'docker'``)."""
+    from mlproj.envs.docker import DockerEnvironment
+
+    assert isinstance(environment, DockerEnvironment)  # manager == "docker"
+    return environment
+
+
+def run_variables(store: Store, run: Run) -> dict[str, str]:
+    """The run's identity, for the entry point to log into it."""
+    return {
+        "MLPROJ_RUN_ID": run.run_id,
+        "MLPROJ_TRACKING_URI": store.uri,
+        "MLPROJ_EXPERIMENT_ID": run.experiment_id,
+        "MLPROJ_ARTIFACT_DIR": run.artifact_uri,
+    }
+
+
+def child_environment(plan: RunPlan, store: Store, run: Run) -> dict[str, str]:
+    """The entry point's environment: the caller's, the env kind's, and the run's identity."""
+    env = dict(os.environ)
+    env.update(plan.environment.variables())
+    env.setdefault("PYTHONUNBUFFERED", "1")  # live logs from Python entry points through pipes
+    env.update(run_variables(store, run))
+    return env
