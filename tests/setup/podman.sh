@@ -79,6 +79,32 @@ start_service() {
     exit 1
 }
 
+starts_container() {
+    # A service can answer /_ping and still fail every container start (seen after hours of use:
+    # "write child: broken pipe"); a tiny container through the API is the real check.
+    python3 - "unix://$SOCKET" "$BUSYBOX_IMAGE" <<'EOF'
+import sys
+try:
+    import docker
+except ImportError:  # the SDK comes with mlproj; without it there is nothing to check with
+    sys.exit(0)
+try:
+    docker.DockerClient(base_url=sys.argv[1]).containers.run(sys.argv[2], ["true"], remove=True)
+except Exception as exc:  # any failure means the service is not usable as it is
+    print(f"podman.sh: a container did not start through the API: {exc}", file=sys.stderr)
+    sys.exit(1)
+EOF
+}
+
+restart_if_broken() {
+    starts_container && return
+    say "restarting the service"
+    pkill -f "podman system service --time=0 unix://$SOCKET" || true
+    sleep 1
+    start_service
+    starts_container || { say "containers still do not start through the API; see $LOG"; exit 1; }
+}
+
 build_busybox() {
     podman image exists "$BUSYBOX_IMAGE" && return
     say "building $BUSYBOX_IMAGE"
@@ -118,4 +144,5 @@ configure
 start_service
 build_busybox
 build_python
+restart_if_broken
 say "ready: DOCKER_HOST=unix://$SOCKET ($BUSYBOX_IMAGE, $PYTHON_IMAGE)"
