@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -180,3 +180,37 @@ def folder_signature(folder: Path) -> str:
     except OSError:
         return ""
     return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+class PrefixEnvironment:
+    """What every cached-prefix environment (virtualenv, uv, conda) shares.
+
+    Subclasses provide :meth:`key`; the prefix, its interpreter and the PATH that puts its
+    ``bin/`` first follow from it.
+    """
+
+    def __init__(self) -> None:
+        self._key: str | None = None
+        self._cache: CachedEnv | None = None
+
+    def key(self) -> str:
+        raise NotImplementedError
+
+    def _cached(self) -> CachedEnv:
+        if self._cache is None:
+            self._cache = CachedEnv(self.key())
+        return self._cache
+
+    @property
+    def prefix(self) -> Path:
+        return self._cached().prefix
+
+    def python(self) -> str:
+        return str(self.prefix / "bin" / "python")
+
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        return list(argv)  # PATH puts the environment's bin/ first; nothing to wrap
+
+    def _path_first(self) -> str:
+        """PATH with the environment's ``bin/`` in front, as activation would set it."""
+        return f"{self.prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"

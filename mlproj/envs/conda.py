@@ -7,12 +7,10 @@ installs the ``pip:`` section with uv (or the environment's pip when ``MLPROJ_NO
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from mlproj.envs.base import EnvDescription, OutputSink, Prepared
-from mlproj.envs.builds import Built, CachedEnv, CacheRequest
+from mlproj.envs.builds import Built, CacheRequest, PrefixEnvironment
 from mlproj.envs.condatools import (
     channel_url,
     explicit_list,
@@ -31,12 +29,13 @@ from mlproj.spec.model import EnvKind, Project
 MANAGER = "conda"
 
 
-class CondaEnvironment:
+class CondaEnvironment(PrefixEnvironment):
     """A cached conda prefix built from a conda YAML."""
 
     manager = MANAGER
 
     def __init__(self, project: Project) -> None:
+        super().__init__()
         if project.env.kind is not EnvKind.CONDA or project.env.file is None:
             declared = {
                 EnvKind.DOCKER: "declares docker_env (use --env-manager docker)",
@@ -58,8 +57,6 @@ class CondaEnvironment:
             ]
         except EnvError as exc:
             raise EnvError(f"{self._file.name}: {exc.message}") from None
-        self._key: str | None = None
-        self._cache: CachedEnv | None = None
 
     def key(self) -> str:
         if self._key is None:
@@ -76,18 +73,6 @@ class CondaEnvironment:
     def _tool_name(self) -> str:
         return Path(self._tool).name
 
-    def _cached(self) -> CachedEnv:
-        if self._cache is None:
-            self._cache = CachedEnv(self.key())
-        return self._cache
-
-    @property
-    def prefix(self) -> Path:
-        return self._cached().prefix
-
-    def python(self) -> str:
-        return str(self.prefix / "bin" / "python")
-
     def prepare(self, output: OutputSink) -> Prepared:
         request = CacheRequest(
             key=self.key(),
@@ -99,17 +84,9 @@ class CondaEnvironment:
         )
         return self._cached().prepare(request, output)
 
-    def wrap(self, argv: Sequence[str]) -> list[str]:
-        return list(argv)
-
     def variables(self) -> dict[str, str]:
         prefix = str(self.prefix)
-        path = os.environ.get("PATH", "")
-        return {
-            "CONDA_PREFIX": prefix,
-            "CONDA_DEFAULT_ENV": prefix,
-            "PATH": f"{prefix}/bin{os.pathsep}{path}",
-        }
+        return {"CONDA_PREFIX": prefix, "CONDA_DEFAULT_ENV": prefix, "PATH": self._path_first()}
 
     def describe(self) -> EnvDescription:
         return EnvDescription(MANAGER, self.key(), {"tool": self._tool_name()})

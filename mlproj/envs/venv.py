@@ -15,11 +15,10 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 from mlproj.envs.base import EnvDescription, OutputSink, Prepared
-from mlproj.envs.builds import Built, CachedEnv, CacheRequest
+from mlproj.envs.builds import Built, CacheRequest, PrefixEnvironment
 from mlproj.envs.interpreters import Interpreter, current_interpreter, find_interpreter
 from mlproj.envs.keys import environment_key
 from mlproj.envs.requirements import install_args, python_requirements, referenced_paths
@@ -53,17 +52,16 @@ def choose_tool(manager: str) -> tuple[str, str | None]:
     return "pip", None
 
 
-class PythonEnvironment:
+class PythonEnvironment(PrefixEnvironment):
     """A cached virtual environment built from python_env.yaml, conda YAML or requirements.txt."""
 
     def __init__(self, project: Project, manager: str) -> None:
+        super().__init__()
         self.manager = manager
         self._project = project
         self._reqs = python_requirements(project, manager)
         self._tool, self._uv = choose_tool(manager)
         self._request = self._python_request()
-        self._key: str | None = None
-        self._cache: CachedEnv | None = None
 
     def _python_request(self) -> PythonRequest | None:
         if self._reqs.python is None:
@@ -88,18 +86,6 @@ class PythonEnvironment:
             self._key = environment_key(parts, reqs.file, references)
         return self._key
 
-    def _cached(self) -> CachedEnv:
-        if self._cache is None:
-            self._cache = CachedEnv(self.key())
-        return self._cache
-
-    @property
-    def prefix(self) -> Path:
-        return self._cached().prefix
-
-    def python(self) -> str:
-        return str(self.prefix / "bin" / "python")
-
     def prepare(self, output: OutputSink) -> Prepared:
         request = CacheRequest(
             key=self.key(),
@@ -112,13 +98,8 @@ class PythonEnvironment:
         )
         return self._cached().prepare(request, output)
 
-    def wrap(self, argv: Sequence[str]) -> list[str]:
-        return list(argv)  # PATH puts the environment's bin/ first; nothing to wrap
-
     def variables(self) -> dict[str, str]:
-        bin_dir = str(self.prefix / "bin")
-        path = os.environ.get("PATH", "")
-        return {"VIRTUAL_ENV": str(self.prefix), "PATH": f"{bin_dir}{os.pathsep}{path}"}
+        return {"VIRTUAL_ENV": str(self.prefix), "PATH": self._path_first()}
 
     def describe(self) -> EnvDescription:
         python = self._reqs.python or current_interpreter().version_text
