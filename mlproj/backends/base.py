@@ -1,0 +1,109 @@
+"""The one small interface every backend implements: submit, status, cancel (and wait over them).
+
+A backend answers *where the run's command executes*. The runner plans the run and creates it in
+the store; a backend then only has to start a :class:`Submission` somewhere, say how its jobs
+are doing (:meth:`Backend.status`, batched: one scheduler call for any number of jobs), and stop
+one. Backends know nothing of the store or of projects (they are peers of ``tracking`` and
+``envs``): they speak in job ids and :class:`JobState`, which the caller maps onto runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Protocol
+
+#: Seconds between two status calls while waiting (``MLPROJ_POLL_INTERVAL`` overrides it).
+DEFAULT_POLL_INTERVAL = 2.0
+
+
+class JobPhase(str, Enum):
+    """Where a job is in its life, in the run statuses' words (the caller maps by value)."""
+
+    SCHEDULED = "SCHEDULED"
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job has ended, whichever way."""
+        return self in (JobPhase.FINISHED, JobPhase.FAILED, JobPhase.KILLED)
+
+
+@dataclass(frozen=True, slots=True)
+class JobState:
+    """What the scheduler says about one job."""
+
+    phase: JobPhase
+    #: The scheduler's own word for it (Slurm ``PREEMPTED``, ``NODE_FAIL``; a Kubernetes
+    #: condition), recorded with the run so "why" is never lost in the mapping.
+    native: str
+    reason: str = ""
+    #: The entry point's exit status when the scheduler knows it (containers), else None.
+    exit_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A created run, ready to hand to a backend.
+
+    Hosts that share the store's folder (a local detached process, a Slurm node) run
+    ``launcher``: mlproj itself, which prepares the environment there under the usual cache
+    locks, runs the entry point and records everything into the run. Container backends that
+    share nothing run ``command`` in ``image`` with ``variables`` instead.
+    """
+
+    run_id: str
+    #: The run's folder in the store: job scripts, scheduler output and the exit-code file go here.
+    run_dir: Path
+    #: A short human name for the scheduler's queue (``mlproj-<project>-<run id prefix>``).
+    name: str
+    launcher: tuple[str, ...]
+    #: The project folder: the job's working directory.
+    workdir: Path
+    command: tuple[str, ...] = ()
+    image: str | None = None
+    #: The run's identity (``MLPROJ_RUN_ID``...) and the environment kind's variables.
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    """Where runs execute: ``local`` (a detached process), ``slurm`` or ``kubernetes``."""
+
+    name: str
+
+    def submit(self, submission: Submission) -> str:
+        """Start the job; returns the scheduler's job id.
+
+        Raises:
+            BackendError: The scheduler refused the job or cannot be reached (one clear line).
+        """
+
+    def status(self, job_ids: Sequence[str]) -> Mapping[str, JobState]:
+        """The state of each job, in one scheduler call; ids the scheduler forgot are left out."""
+
+    def cancel(self, job_id: str) -> None:
+        """Ask the scheduler to stop the job (idempotent: an ended job is not an error)."""
+
+    def poll_interval(self) -> float:
+        """Seconds between two status calls while waiting."""
+
+
+def wait_for(
+    backend: Backend,
+    job_ids: Sequence[str],
+    *,
+    done: Callable[[Mapping[str, JobState]], bool],
+    sleep: Callable[[float], None] = time.sleep,
+) -> Mapping[str, JobState]:
+    """Call :meth:`Backend.status` once per poll interval (for all jobs at once) until ``done``."""
+    while True:
+        states = backend.status(job_ids)
+        if done(states):
+            return states
+        sleep(backend.poll_interval())
