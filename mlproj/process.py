@@ -393,3 +393,32 @@ def _install_handlers(handler: _Handler) -> dict[int, object]:
 def _restore_handlers(previous: dict[int, object]) -> None:
     for sig, old in previous.items():
         signal.signal(sig, old)  # type: ignore[arg-type]  # values came from signal.signal itself
+
+
+def spawn_detached(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], output: Path) -> int:
+    """Start a process that outlives mlproj (own session, no terminal); returns its pid.
+
+    Its stdout and stderr are appended to ``output``. Used by ``mlproj run --detach``, where
+    the detached process is mlproj itself, supervising the entry point as usual.
+    """
+    with output.open("ab") as handle:
+        child = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in the caller's terminal does not reach it
+        )
+    # Whoever waits: when this mlproj exits first, init adopts and reaps the child.
+    return child.pid
+
+
+def signal_process(pid: int, sig: int) -> bool:
+    """Send ``sig`` to ``pid``; False when no such process exists."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return False
+    return True

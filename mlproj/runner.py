@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 from mlproj import __version__
 from mlproj.envs import Environment, OutputSink, Prepared, default_manager, select_environment
-from mlproj.errors import MlprojError, ProjectError, Terminated
+from mlproj.errors import MlprojError, ProjectError, StoreError, Terminated
 from mlproj.launch import docker_environment, run_entry_point
 from mlproj.process import ProcessOutcome
 from mlproj.sources import Progress, ResolvedSource, resolve_source
@@ -248,6 +248,32 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     except BaseException:
         plan.source.release()
         raise
+    return _run_to_end(plan, store, run, events)
+
+
+def create_scheduled_run(plan: RunPlan, store: Store, tags: Mapping[str, str]) -> Run:
+    """Record the run SCHEDULED, for a backend to execute elsewhere (the plan's checkout stays)."""
+    new = _new_run(plan)
+    return store.create_run(replace(new, status=RunStatus.SCHEDULED, tags={**new.tags, **tags}))
+
+
+def execute_scheduled_run(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> RunResult:
+    """Execute a run created SCHEDULED (on its node, or in a detached process).
+
+    Raises:
+        StoreError: The run is no longer SCHEDULED (cancelled, or started by another process).
+    """
+    if not store.mark_running(run.run_id):
+        plan.source.release()
+        raise StoreError(
+            f"run {run.run_id} is {store.get_run(run.run_id).status.value}, not SCHEDULED; "
+            "it was cancelled or started elsewhere, so it is not run again"
+        )
+    return _run_to_end(plan, store, store.get_run(run.run_id), events)
+
+
+def _run_to_end(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> RunResult:
+    """Prepare the environment, run the entry point and record the end, whatever happens."""
     lock = store.hold_runner_lock(run.run_id)
     status, exit_code = RunStatus.FAILED, None
     try:

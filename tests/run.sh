@@ -11,6 +11,11 @@ bash tests/setup/git.sh
 # Docker tests: Podman serving the Docker API, and the base images (built once, then cached).
 if [ "$(id -u)" = 0 ]; then
     bash tests/setup/podman.sh
+    # Slurm tests: a one-node cluster; daemons this run starts are stopped by PID at the end.
+    if ! bash tests/setup/slurm.sh status; then
+        trap 'bash tests/setup/slurm.sh stop' EXIT
+    fi
+    bash tests/setup/slurm.sh
 fi
 export DOCKER_HOST="${DOCKER_HOST:-unix:///run/mlproj-podman.sock}"
 

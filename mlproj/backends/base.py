@@ -93,6 +93,9 @@ class Backend(Protocol):
     def poll_interval(self) -> float:
         """Seconds between two status calls while waiting."""
 
+    def render(self, submission: Submission) -> str:
+        """The job as the scheduler would receive it (``--dry-run``): a script, a manifest."""
+
 
 def wait_for(
     backend: Backend,

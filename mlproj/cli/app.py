@@ -130,9 +130,27 @@ def run(
     offline: Annotated[
         bool, typer.Option("--offline", help="Never fetch git sources; run from the cache.")
     ] = False,
+    backend: Annotated[
+        str, typer.Option("-b", "--backend", help="Where to run: local, slurm or kubernetes.")
+    ] = "local",
+    backend_config: Annotated[
+        Optional[str],  # noqa: UP045 - see TrackingUri
+        typer.Option(
+            "-c",
+            "--backend-config",
+            help='Backend options: a JSON file or inline JSON, e.g. \'{"partition": "gpu"}\'.',
+        ),
+    ] = None,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Return once submitted; print the run id.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the batch script or Job manifest; submit nothing."),
+    ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
-    from mlproj.cli.commands import run_command
+    from mlproj.cli.commands import BackendChoice, run_command
 
     docker = None
     if docker_args or build_image or keep_container or image_user:
@@ -154,6 +172,7 @@ def run(
         reuse=reuse,
         capture_scalars=capture_scalars,
         offline=offline,
+        backend=BackendChoice(backend, backend_config, detach, dry_run),
     )
 
 
@@ -256,6 +275,36 @@ def runs_delete(
     from mlproj.cli.commands import runs_delete_command
 
     return runs_delete_command(run_ids, tracking_uri=tracking_uri)
+
+
+@runs_app.command("wait")
+def runs_wait(
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
+    timeout: Annotated[
+        Optional[float],  # noqa: UP045 - see TrackingUri
+        typer.Option("--timeout", help="Give up after this many seconds (exit 112)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print nothing.")] = False,
+    tracking_uri: TrackingUri = None,
+) -> int:
+    """Wait until runs end (any backend); exit 0 if all FINISHED, else the first failure's code."""
+    from mlproj.cli.backend_commands import runs_wait_command
+
+    return runs_wait_command(run_ids, timeout=timeout, tracking_uri=tracking_uri, quiet=quiet)
+
+
+@runs_app.command("cancel")
+def runs_cancel(
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for each run to confirm.")
+    ] = 60.0,
+    tracking_uri: TrackingUri = None,
+) -> int:
+    """Stop running or queued runs (scancel, or SIGTERM to a local run); they end KILLED."""
+    from mlproj.cli.backend_commands import runs_cancel_command
+
+    return runs_cancel_command(run_ids, timeout=timeout, tracking_uri=tracking_uri)
 
 
 @experiments_app.command("list")

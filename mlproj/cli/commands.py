@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,31 @@ if TYPE_CHECKING:
 
 def _store(tracking_uri: str | None) -> Store:
     return Store.open(tracking_uri)
+
+
+def _refreshed_store(tracking_uri: str | None) -> Store:
+    """The store, with runs handed to a backend brought up to date first (when there are any)."""
+    store = Store.open(tracking_uri)
+    if store.runs_with_tag("mlproj.backend.watch"):  # mlproj.jobs.WATCH_TAG
+        from mlproj.jobs import refresh_backend_runs
+
+        refresh_backend_runs(store)
+    return store
+
+
+@dataclass(frozen=True, slots=True)
+class BackendChoice:
+    """`-b`, `-c`, `--detach` and `--dry-run` of `mlproj run`."""
+
+    name: str = "local"
+    config: str | None = None
+    detach: bool = False
+    dry_run: bool = False
+
+    @property
+    def submits(self) -> bool:
+        """True when the run is handed to a backend instead of run attached in this process."""
+        return self.name != "local" or self.detach or self.dry_run
 
 
 def run_command(
@@ -38,6 +64,7 @@ def run_command(
     reuse: bool = False,
     capture_scalars: bool = False,
     offline: bool = False,
+    backend: BackendChoice | None = None,
 ) -> int:
     """`mlproj run`: plan (validate everything), then execute and exit with the entry's status."""
     from mlproj.cli.progress import RunReporter
@@ -72,6 +99,18 @@ def run_command(
             sys.stdout.write(f"{found.run_id}\n")
             return 0
         reporter.not_reused(reason)
+    if backend is not None and backend.submits:
+        from mlproj.cli.backend_commands import submit_command
+
+        return submit_command(
+            plan,
+            store,
+            reporter,
+            backend_name=backend.name,
+            backend_config=backend.config,
+            detach=backend.detach,
+            dry_run=backend.dry_run,
+        )
     try:
         result = execute_run(plan, store, reporter)
     finally:
@@ -146,7 +185,7 @@ def runs_list_command(
         raise UsageError(f"--limit: {limit} is negative (give 0 for all runs)")
     if as_json and as_csv:
         raise UsageError("--json and --csv cannot be used together; pick one")
-    store = _store(tracking_uri)
+    store = _refreshed_store(tracking_uri)
     runs = store.search_runs(
         experiment=experiment,
         status=_status(status),
@@ -169,7 +208,7 @@ def runs_show_command(run_id: str, *, as_json: bool, tracking_uri: str | None) -
     """`mlproj runs show`."""
     from mlproj.cli import render
 
-    store = _store(tracking_uri)
+    store = _refreshed_store(tracking_uri)
     run = store.get_run(run_id)
     if as_json:
         sys.stdout.write(render.run_json(run))

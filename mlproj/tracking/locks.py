@@ -19,6 +19,9 @@ from types import TracebackType
 from mlproj.errors import StoreError
 
 LOCK_FILENAME = "runner.lock"
+#: Present in the folder of a run whose runner lives on another host (a cluster job): file locks
+#: on shared filesystems are not trusted across hosts, so its backend's status decides instead.
+EXTERNAL_RUNNER = "runner.external"
 _ACQUIRE_PATIENCE_S = 2.0
 
 
@@ -121,3 +124,14 @@ def runner_state(run_dir: Path) -> RunnerState:
         return RunnerState.DEAD if claimed else RunnerState.UNCLAIMED
     finally:
         os.close(fd)  # closing drops our shared lock
+
+
+def runner_pid(run_dir: Path) -> int | None:
+    """The pid of the live runner holding the run's lock, or None when no runner holds it."""
+    if runner_state(run_dir) is not RunnerState.ALIVE:
+        return None
+    try:
+        text = (run_dir / LOCK_FILENAME).read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None

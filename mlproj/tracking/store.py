@@ -15,11 +15,18 @@ from pathlib import Path
 from types import TracebackType
 
 from mlproj.errors import NotFoundError, StoreError, UsageError
-from mlproj.tracking import queries, sqlgen, writes
+from mlproj.tracking import queries, scheduling, sqlgen, writes
 from mlproj.tracking.db import Database, Tx, now_ms
 from mlproj.tracking.filters import Expr, parse_filter, parse_sort
 from mlproj.tracking.location import resolve_location
-from mlproj.tracking.locks import RunnerLock, RunnerState, acquire_runner_lock, runner_state
+from mlproj.tracking.locks import (
+    EXTERNAL_RUNNER,
+    RunnerLock,
+    RunnerState,
+    acquire_runner_lock,
+    runner_pid,
+    runner_state,
+)
 from mlproj.tracking.models import (
     Experiment,
     Metric,
@@ -30,6 +37,7 @@ from mlproj.tracking.models import (
     RunStatus,
 )
 from mlproj.tracking.names import generate_run_name, new_run_id
+from mlproj.tracking.scheduling import TaggedRun
 
 __all__ = ["RunnerLock", "Store"]
 
@@ -165,6 +173,25 @@ class Store:
             )
             if not changed:
                 queries.run_key(tx, run_id)  # raises NotFoundError
+
+    def mark_running(self, run_id: str) -> bool:
+        """A SCHEDULED run starts (on its node); False when it is no longer SCHEDULED."""
+        with self._db.write() as tx:
+            return scheduling.mark_running(tx, run_id)
+
+    def end_active_run(
+        self, run_id: str, status: RunStatus, exit_code: int | None, tags: Mapping[str, str]
+    ) -> bool:
+        """Record the end of a SCHEDULED or RUNNING run; False (nothing written) if it ended."""
+        with self._db.write() as tx:
+            return scheduling.end_active_run(tx, run_id, status, exit_code, tags)
+
+    def runs_with_tag(self, key: str) -> list[TaggedRun]:
+        """Runs carrying the tag ``key``, whatever their status (for rare tags only)."""
+        if not self._db.exists():
+            return []
+        with self._db.read() as tx:
+            return scheduling.runs_with_tag(tx, key)
 
     def log_params(self, run_id: str, params: Mapping[str, str]) -> None:
         """Add params; re-logging a key with the same value is a no-op.
@@ -356,6 +383,10 @@ class Store:
         """
         return acquire_runner_lock(self.run_dir(run_id))
 
+    def runner_pid(self, run_id: str) -> int | None:
+        """The pid of the process running the run here, while it holds the run's lock."""
+        return runner_pid(self.run_dir(run_id))
+
     def reap_dead_runs(self) -> list[str]:
         """Mark FAILED every RUNNING run whose runner died; returns their ids.
 
@@ -387,7 +418,10 @@ class Store:
         return reaped
 
     def _is_dead(self, run_id: str, start_time: int, now: int) -> bool:
-        state = runner_state(self.run_dir(run_id))
+        run_dir = self.run_dir(run_id)
+        if (run_dir / EXTERNAL_RUNNER).exists():
+            return False  # a cluster job: its backend's status decides, not a lock on a share
+        state = runner_state(run_dir)
         if state is RunnerState.UNCLAIMED:
             return now - start_time > UNCLAIMED_GRACE_MS
         return state is RunnerState.DEAD

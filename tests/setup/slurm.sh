@@ -5,6 +5,7 @@
 #
 #   bash tests/setup/slurm.sh          # start (idempotent, quick when already up)
 #   bash tests/setup/slurm.sh stop     # stop the daemons it started, by PID
+#   bash tests/setup/slurm.sh status   # exit 0 when all three daemons are running
 #
 # Needs root (apt-get, /etc/slurm, daemons). Daemon PIDs and logs are under /run/mlproj-slurm.
 set -euo pipefail
@@ -54,6 +55,10 @@ ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+DefMemPerCPU=256
+# Partition "high" preempts (cancels) jobs of "low" only: the preemption test uses them.
+PreemptType=preempt/partition_prio
+PreemptMode=CANCEL
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=/var/log/slurm/jobcomp.log
@@ -63,10 +68,12 @@ SchedulerParameters=sched_interval=1,bf_interval=1
 MessageTimeout=10
 KillWait=5
 MinJobAge=300
-# Each job may oversubscribe the two cores: tests submit several small jobs at once.
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8
-PartitionName=short Nodes=$host MaxTime=00:10:00 State=UP OverSubscribe=FORCE:8
+# Jobs may oversubscribe the cores: tests submit several small jobs at once.
+PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8 PriorityTier=1 PreemptMode=OFF
+PartitionName=short Nodes=$host MaxTime=00:10:00 State=UP OverSubscribe=FORCE:8 PriorityTier=1 PreemptMode=OFF
+PartitionName=low Nodes=$host MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=1
+PartitionName=high Nodes=$host MaxTime=INFINITE State=UP OverSubscribe=NO PriorityTier=10
 EOF
 )
     if [ ! -f "$CONF" ] || [ "$(cat "$CONF")" != "$wanted" ]; then
@@ -119,10 +126,10 @@ wait_ready() {
     exit 1
 }
 
-if [ "${1:-start}" = stop ]; then
-    stop
-    exit 0
-fi
+case "${1:-start}" in
+    stop) stop; exit 0 ;;
+    status) alive munged && alive slurmctld && alive slurmd; exit ;;
+esac
 install_packages
 write_conf
 start_munge

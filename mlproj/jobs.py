@@ -1,0 +1,227 @@
+"""Runs handed to a backend: their status, waiting for them, cancelling them.
+
+A submitted run carries the tags ``mlproj.backend`` and ``mlproj.backend.job_id``. Its end is
+normally recorded by the mlproj executing it (on the node); :func:`refresh_backend_runs` covers
+everything else with one status call per backend for all of its active runs: a job cancelled
+while queued, preempted, killed by the node or the scheduler, or gone from the queue. It runs
+before ``runs list``/``show`` answer, so they reflect the backend's state, and it never leaves a
+run SCHEDULED once its job is gone.
+
+Light on purpose (``runs list`` imports it): no runner, no environments, no sources.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mlproj.backends.base import DEFAULT_POLL_INTERVAL, Backend, JobPhase, JobState
+from mlproj.backends.config import BackendConfig
+from mlproj.errors import BackendError, MlprojError, StoreError, UsageError
+from mlproj.jobfile import read_backend, read_exit_code
+from mlproj.process import signal_process
+from mlproj.tracking.models import Run, RunStatus
+from mlproj.tracking.store import FAILURE_TAG, Store
+
+BACKEND_TAG = "mlproj.backend"
+JOB_ID_TAG = "mlproj.backend.job_id"
+#: The scheduler's own word for the job's state (PENDING, RUNNING, PREEMPTED, NODE_FAIL...).
+STATE_TAG = "mlproj.backend.state"
+#: Set at submission, removed once the scheduler's final word on the job is recorded: the runs
+#: a status poll looks at (an index lookup, however many runs the store holds).
+WATCH_TAG = "mlproj.backend.watch"
+BACKENDS = ("local", "slurm", "kubernetes")
+#: A run submitted this long ago that still has no job id lost its submitter (killed mid-way).
+_SUBMIT_GRACE_MS = 120_000
+#: Seconds `runs cancel` waits for the run to record its end before recording KILLED itself.
+DEFAULT_CANCEL_TIMEOUT = 60.0
+
+
+def backend_named(name: str, config: BackendConfig | None = None) -> Backend:
+    """The backend called ``name``, configured.
+
+    Raises:
+        UsageError: No backend has that name.
+        BackendError: The config is malformed for that backend.
+    """
+    config = config or BackendConfig({})
+    if name == "local":
+        from mlproj.backends.local import LocalBackend
+
+        return LocalBackend(config)
+    if name == "slurm":
+        from mlproj.backends.slurm import SlurmBackend, SlurmConfig
+
+        return SlurmBackend(SlurmConfig.from_config(config))
+    if name == "kubernetes":
+        raise BackendError("the kubernetes backend is not available in this build")
+    raise UsageError(f"--backend: unknown backend '{name}' (expected one of {', '.join(BACKENDS)})")
+
+
+@dataclass(frozen=True, slots=True)
+class _Watched:
+    run: Run
+    job_id: str
+
+
+def refresh_backend_runs(store: Store) -> int:
+    """Bring every watched submitted run up to date with its backend; returns status calls made."""
+    groups: dict[tuple[str, str], list[_Watched]] = {}
+    for tagged in store.runs_with_tag(WATCH_TAG):
+        run = store.get_run(tagged.run_id)
+        job_id = run.tags.get(JOB_ID_TAG)
+        if job_id is None:
+            _unsubmitted(store, run)
+            continue
+        try:
+            name, config = read_backend(store.run_dir(run.run_id))
+        except StoreError:
+            name, config = tagged.tag_value, {}
+        key = (name, json.dumps(config, sort_keys=True))
+        groups.setdefault(key, []).append(_Watched(run, job_id))
+    for (name, values), watched in groups.items():
+        backend = backend_named(name, BackendConfig(json.loads(values)))
+        states = backend.status([w.job_id for w in watched])
+        for each in watched:
+            _reconcile(store, each, states.get(each.job_id), name)
+    return len(groups)
+
+
+def _unsubmitted(store: Store, run: Run) -> None:
+    """A run without a job id: its submission failed (ended) or its submitter died."""
+    if not run.status.is_terminal:
+        if time.time() * 1000 - run.start_time <= _SUBMIT_GRACE_MS:
+            return  # being submitted right now
+        reason = "the submitting mlproj died before the job was submitted"
+        store.end_active_run(run.run_id, RunStatus.FAILED, None, {FAILURE_TAG: reason})
+    store.delete_tag(run.run_id, WATCH_TAG)
+
+
+def _reconcile(store: Store, watched: _Watched, state: JobState | None, backend: str) -> None:
+    """Record what the backend says; the end only when the executing mlproj did not."""
+    run = watched.run
+    if state is not None and not state.phase.is_terminal:
+        if run.tags.get(STATE_TAG) != state.native:
+            store.set_tags(run.run_id, {STATE_TAG: state.native})
+        return
+    native = state.native if state is not None else "GONE"
+    if run.status.is_terminal or not _record_end(store, watched, state, backend):
+        store.set_tags(run.run_id, {STATE_TAG: native})  # ended by its runner: keep why anyway
+    store.delete_tag(run.run_id, WATCH_TAG)  # the scheduler's final word is in
+
+
+def _record_end(store: Store, watched: _Watched, state: JobState | None, backend: str) -> bool:
+    """End a run whose job is over; False when its runner recorded the end meanwhile."""
+    native = state.native if state is not None else "GONE"
+    code = read_exit_code(store.run_dir(watched.run.run_id))
+    if code is not None:  # the executing mlproj ended it, or was about to
+        return store.end_active_run(
+            watched.run.run_id, _status_of_code(code), code, {STATE_TAG: native}
+        )
+    status, code = _status_of_state(state)
+    detail = f" ({state.reason})" if state is not None and state.reason else ""
+    ended = f"ended {native}{detail}" if state is not None else "left the queue"
+    reason = f"{backend} job {watched.job_id} {ended} before the run recorded an end"
+    tags = {STATE_TAG: native, FAILURE_TAG: reason}
+    return store.end_active_run(watched.run.run_id, status, code, tags)
+
+
+def _status_of_code(code: int) -> RunStatus:
+    if code == 0:
+        return RunStatus.FINISHED
+    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        return RunStatus.KILLED
+    return RunStatus.FAILED
+
+
+def _status_of_state(state: JobState | None) -> tuple[RunStatus, int | None]:
+    if state is None:
+        return RunStatus.FAILED, None
+    if state.phase is JobPhase.FINISHED:
+        return RunStatus.FINISHED, state.exit_code if state.exit_code is not None else 0
+    return RunStatus(state.phase.value), state.exit_code
+
+
+def poll_interval() -> float:
+    """Seconds between two refreshes while waiting (``MLPROJ_POLL_INTERVAL``, default 2)."""
+    try:
+        value = float(os.environ.get("MLPROJ_POLL_INTERVAL", DEFAULT_POLL_INTERVAL))
+    except ValueError:
+        return DEFAULT_POLL_INTERVAL
+    return value if value > 0 else DEFAULT_POLL_INTERVAL
+
+
+def wait_runs(
+    store: Store,
+    run_ids: Sequence[str],
+    *,
+    on_poll: Callable[[list[Run]], None] | None = None,
+    timeout: float | None = None,
+) -> list[Run]:
+    """Poll until every run has ended (one status call per backend per interval).
+
+    Raises:
+        UsageError: ``timeout`` seconds passed first (the runs go on).
+    """
+    runs = [store.get_run(run_id) for run_id in run_ids]  # prefixes resolved once, up front
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        refresh_backend_runs(store)
+        runs = [store.get_run(run.run_id) for run in runs]  # also reaps dead local runners
+        if on_poll is not None:
+            on_poll(runs)
+        if all(run.status.is_terminal for run in runs):
+            return runs
+        if deadline is not None and time.monotonic() >= deadline:
+            waiting = ", ".join(r.run_id[:12] for r in runs if not r.status.is_terminal)
+            raise UsageError(f"timed out after {timeout:g} s; still not ended: {waiting}")
+        time.sleep(poll_interval())
+
+
+def wait_exit_code(runs: Sequence[Run]) -> int:
+    """What `runs wait` exits with: 0 when all FINISHED, else the first failed run's code."""
+    for run in runs:
+        if run.status is not RunStatus.FINISHED:
+            if run.exit_code not in (None, 0):
+                return int(run.exit_code)
+            return 130 if run.status is RunStatus.KILLED else 1
+    return 0
+
+
+def cancel_runs(store: Store, run_ids: Sequence[str], timeout: float) -> list[Run]:
+    """Stop each run (its backend's cancel, or SIGTERM to a local runner) and wait for the end.
+
+    A run whose executor does not confirm within ``timeout`` seconds is recorded KILLED here.
+    Runs that have already ended are left as they are.
+    """
+    runs = [store.get_run(run_id) for run_id in run_ids]
+    for run in runs:
+        if not run.status.is_terminal:
+            _cancel(store, run)
+    try:
+        return wait_runs(store, [run.run_id for run in runs], timeout=timeout)
+    except MlprojError:
+        for run in runs:
+            reason = f"cancelled; its runner did not confirm within {timeout:g} s"
+            store.end_active_run(run.run_id, RunStatus.KILLED, None, {FAILURE_TAG: reason})
+        return [store.get_run(run.run_id) for run in runs]
+
+
+def _cancel(store: Store, run: Run) -> None:
+    backend, job_id = run.tags.get(BACKEND_TAG), run.tags.get(JOB_ID_TAG)
+    if backend is not None and job_id is not None:
+        try:
+            name, values = read_backend(store.run_dir(run.run_id))
+        except StoreError:
+            name, values = backend, {}
+        backend_named(name, BackendConfig(values)).cancel(job_id)
+        return
+    pid = store.runner_pid(run.run_id)
+    if pid is not None:  # an attached `mlproj run`: it stops its entry point and records KILLED
+        signal_process(pid, signal.SIGTERM)
+    elif run.status is RunStatus.SCHEDULED:
+        store.end_active_run(run.run_id, RunStatus.KILLED, None, {FAILURE_TAG: "cancelled"})
