@@ -63,14 +63,16 @@ def backend_named(name: str, config: BackendConfig | None = None) -> Backend:
 
 
 @dataclass(frozen=True, slots=True)
-class _Watched:
+class Watched:
+    """A submitted run and its job id, as a status poll sees it."""
+
     run: Run
     job_id: str
 
 
 def refresh_backend_runs(store: Store) -> int:
     """Bring every watched submitted run up to date with its backend; returns status calls made."""
-    groups: dict[tuple[str, str], list[_Watched]] = {}
+    groups: dict[tuple[str, str], list[Watched]] = {}
     for tagged in store.runs_with_tag(WATCH_TAG):
         run = store.get_run(tagged.run_id)
         job_id = run.tags.get(JOB_ID_TAG)
@@ -82,12 +84,12 @@ def refresh_backend_runs(store: Store) -> int:
         except StoreError:
             name, config = tagged.tag_value, {}
         key = (name, json.dumps(config, sort_keys=True))
-        groups.setdefault(key, []).append(_Watched(run, job_id))
+        groups.setdefault(key, []).append(Watched(run, job_id))
     for (name, values), watched in groups.items():
         backend = backend_named(name, BackendConfig(json.loads(values)))
         states = backend.status([w.job_id for w in watched])
         for each in watched:
-            _reconcile(store, each, states.get(each.job_id), name)
+            record_job_state(store, each, states.get(each.job_id), name)
     return len(groups)
 
 
@@ -101,7 +103,7 @@ def _unsubmitted(store: Store, run: Run) -> None:
     store.delete_tag(run.run_id, WATCH_TAG)
 
 
-def _reconcile(store: Store, watched: _Watched, state: JobState | None, backend: str) -> None:
+def record_job_state(store: Store, watched: Watched, state: JobState | None, backend: str) -> None:
     """Record what the backend says; the end only when the executing mlproj did not."""
     run = watched.run
     if state is not None and not state.phase.is_terminal:
@@ -114,7 +116,7 @@ def _reconcile(store: Store, watched: _Watched, state: JobState | None, backend:
     store.delete_tag(run.run_id, WATCH_TAG)  # the scheduler's final word is in
 
 
-def _record_end(store: Store, watched: _Watched, state: JobState | None, backend: str) -> bool:
+def _record_end(store: Store, watched: Watched, state: JobState | None, backend: str) -> bool:
     """End a run whose job is over; False when its runner recorded the end meanwhile."""
     native = state.native if state is not None else "GONE"
     code = read_exit_code(store.run_dir(watched.run.run_id))

@@ -2,8 +2,8 @@
 
 The run is validated exactly as an attached run (:func:`mlproj.runner.plan_run`), created
 SCHEDULED with the backend's tags, its job file written into its folder, then submitted. If the
-submission fails the run is ended FAILED with the reason at once: no run is left SCHEDULED for a
-job that does not exist.
+submission fails, the run is deleted again (nothing ran; the error says why): no run is left
+SCHEDULED for a job that does not exist.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from pathlib import Path
 
 from mlproj.backends.base import Backend, Submission
 from mlproj.backends.config import BackendConfig
-from mlproj.errors import ExitCode, MlprojError
 from mlproj.jobfile import JobFile, write_job_file
 from mlproj.jobs import BACKEND_TAG, JOB_ID_TAG, WATCH_TAG
 from mlproj.launch import run_variables
@@ -23,7 +22,7 @@ from mlproj.runner import RunPlan, RunRequest, create_scheduled_run
 from mlproj.sources import is_remote
 from mlproj.tracking.locks import EXTERNAL_RUNNER
 from mlproj.tracking.models import Run, RunStatus
-from mlproj.tracking.store import FAILURE_TAG, Store
+from mlproj.tracking.store import Store
 
 #: The command a backend's host runs to execute the run: this mlproj, by the same interpreter.
 LAUNCHER_MODULE = "mlproj.jobexec"
@@ -72,11 +71,11 @@ def submit_run(plan: RunPlan, store: Store, backend: Backend, config: BackendCon
         job = JobFile(run.run_id, store.uri, job_request(plan, config), backend.name, config.values)
         write_job_file(run_dir, job)
         job_id = backend.submit(_submission(plan, store, run))
-    except BaseException as exc:
-        code = int(exc.exit_code) if isinstance(exc, MlprojError) else int(ExitCode.INTERNAL)
-        reason = exc.message if isinstance(exc, MlprojError) else f"submission failed: {exc!r}"
-        store.end_active_run(run.run_id, RunStatus.FAILED, code, {FAILURE_TAG: reason})
-        store.delete_tag(run.run_id, WATCH_TAG)
+    except BaseException:
+        # Nothing was submitted, so nothing ran: the run goes, as for any error found before a
+        # run starts (the error itself is reported to the user).
+        store.end_active_run(run.run_id, RunStatus.FAILED, None, {})
+        store.delete_runs([run.run_id])
         raise
     finally:
         plan.source.release()  # the executing mlproj checks the source out again

@@ -92,8 +92,31 @@ FORBIDDEN = {
         "mlproj.runner",
         "mlproj.cli",
     ],
-    "mlproj.runner": ["mlproj.cli", "mlproj.reproduce", "mlproj.fluent"],
-    "mlproj.launch": ["mlproj.cli", "mlproj.reproduce", "mlproj.fluent"],
+    "mlproj.runner": [
+        "mlproj.cli",
+        "mlproj.reproduce",
+        "mlproj.fluent",
+        "mlproj.jobs",
+        "mlproj.submit",
+        "mlproj.jobexec",
+    ],
+    "mlproj.launch": ["mlproj.cli", "mlproj.reproduce", "mlproj.fluent", "mlproj.submit"],
+    # Status polls run before `runs list` answers: no runner, environments or sources there.
+    "mlproj.jobs": [
+        "mlproj.runner",
+        "mlproj.launch",
+        "mlproj.envs",
+        "mlproj.sources",
+        "mlproj.spec",
+        "mlproj.cli",
+        "mlproj.submit",
+        "mlproj.jobexec",
+        "mlproj.reproduce",
+    ],
+    "mlproj.jobfile": ["mlproj.cli", "mlproj.jobs", "mlproj.submit", "mlproj.jobexec"],
+    # What runs on a node: the runner's work, never the CLI.
+    "mlproj.jobexec": ["mlproj.cli", "mlproj.submit", "mlproj.reproduce"],
+    "mlproj.submit": ["mlproj.cli", "mlproj.jobexec", "mlproj.reproduce"],
 }
 
 

@@ -85,7 +85,7 @@ def load_backend_config(value: str | None, caller_dir: Path) -> BackendConfig:
     if value is None or not value.strip():
         return BackendConfig({})
     text, origin = value, "--backend-config (inline JSON)"
-    if not value.lstrip().startswith("{"):
+    if not value.lstrip().startswith(("{", "[")):
         path = Path(value).expanduser()
         path = path if path.is_absolute() else caller_dir / path
         origin = str(path)
