@@ -86,6 +86,11 @@ def run_command(
         capture_scalars=capture_scalars,
         offline=offline,
     )
+    if backend is not None and backend.config is not None and not backend.submits:
+        raise UsageError(
+            "--backend-config applies to a backend (-b slurm, -b kubernetes) or to --detach; "
+            "a local run takes none"
+        )
     reporter = RunReporter(quiet=quiet)
     plan = plan_run(request, progress=reporter.progress)
     store = _store(tracking_uri)

@@ -95,3 +95,11 @@ def test_wait_timeout_and_unknown_run(mlproj, write_project):
     assert "timed out after 0.5 s" in done.stderr
     assert mlproj("runs", "wait", "ffffffff").returncode == 118
     assert mlproj("runs", "cancel", run_id).returncode == 0
+
+
+def test_backend_config_without_a_backend_is_a_usage_error(mlproj, write_project):
+    project = write_project(SLEEPY)
+    done = mlproj("run", str(project), "-c", '{"partition": "x"}')
+    assert done.returncode == 112
+    assert "--backend-config applies to a backend" in done.stderr
+    assert mlproj("runs", "list", "--json").json() == []
