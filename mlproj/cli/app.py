@@ -176,20 +176,29 @@ def run(
     )
 
 
+Version = Annotated[
+    Optional[str],  # noqa: UP045 - see TrackingUri
+    typer.Option("-v", "--version", help="Git branch, tag or commit (git sources)."),
+]
+Offline = Annotated[bool, typer.Option("--offline", help="Never fetch git sources; use the cache.")]
+
+
 @app.command()
-def validate(uri: Uri = ".") -> int:
+def validate(uri: Uri = ".", version: Version = None, offline: Offline = False) -> int:
     """Check a project and print every problem at once."""
     from mlproj.cli.commands import validate_command
 
-    return validate_command(uri)
+    return validate_command(uri, version=version, offline=offline)
 
 
 @app.command()
-def describe(uri: Uri = ".", json: Json = False) -> int:
+def describe(
+    uri: Uri = ".", json: Json = False, version: Version = None, offline: Offline = False
+) -> int:
     """Show a project's name, environment and entry points with their parameters."""
     from mlproj.cli.commands import describe_command
 
-    return describe_command(uri, as_json=json)
+    return describe_command(uri, as_json=json, version=version, offline=offline)
 
 
 @runs_app.command("list")

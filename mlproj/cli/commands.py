@@ -124,13 +124,13 @@ def run_command(
     return result.exit_code
 
 
-def validate_command(uri: str) -> int:
+def validate_command(uri: str, *, version: str | None = None, offline: bool = False) -> int:
     """`mlproj validate`: every problem at once, exit 113 when there is any."""
     from mlproj.cli import render
     from mlproj.sources import resolve_source
     from mlproj.spec.load import check_project
 
-    source = resolve_source(uri, version=None, caller_dir=Path.cwd())
+    source = resolve_source(uri, version=version, caller_dir=Path.cwd(), offline=offline)
     try:
         project, problems = check_project(source.project_dir)
     finally:
@@ -146,13 +146,15 @@ def validate_command(uri: str) -> int:
     return 0
 
 
-def describe_command(uri: str, *, as_json: bool) -> int:
+def describe_command(
+    uri: str, *, as_json: bool, version: str | None = None, offline: bool = False
+) -> int:
     """`mlproj describe`."""
     from mlproj.cli import render
     from mlproj.sources import resolve_source
     from mlproj.spec.load import load_project
 
-    source = resolve_source(uri, version=None, caller_dir=Path.cwd())
+    source = resolve_source(uri, version=version, caller_dir=Path.cwd(), offline=offline)
     try:
         project = load_project(source.project_dir)
     finally:

@@ -148,6 +148,20 @@ def test_validate_and_describe_take_git_urls(mlproj, upstream, cache_dir):
     assert list((cache_dir / "work").iterdir()) == []
 
 
+def test_validate_and_describe_take_a_version_and_offline(mlproj, upstream):
+    upstream.commit({"sub/MLproject": "entry_points: [broken]\n"}, "broken")
+    git("tag", "v3", cwd=upstream.work)
+    upstream.publish()
+    url = upstream.bare.as_uri() + "#sub"
+    assert mlproj("validate", url, "-v", "v3").returncode == 113
+    assert "OK" in mlproj("validate", url, "-v", "v1").stdout
+    offline = mlproj("describe", url, "-v", "v1", "--offline", "--json")
+    assert offline.returncode == 0, offline.stderr
+    assert offline.json()["name"] == "shown"
+    missing = mlproj("describe", url, "-v", "nosuch", "--offline")
+    assert missing.returncode == 114
+
+
 def test_source_line_and_runs_show(mlproj, upstream):
     url = upstream.bare.as_uri()
     result = mlproj("run", f"{url}#sub", "-v", "v1")
