@@ -174,3 +174,12 @@ def test_waiting_on_many_runs_costs_one_squeue_per_poll(mlproj, slurm_project, t
     assert len(lines) <= elapsed / 0.5 + 2
     assert all(len(line.split("--jobs=")[1].split(",")) >= 1 for line in lines)
     assert max(len(line.split("--jobs=")[1].split(",")) for line in lines) == 6
+
+
+def test_store_folder_with_spaces(mlproj, slurm_project, tmp_path):
+    store = str(tmp_path / "my store")
+    args = ("run", str(slurm_project), "-b", "slurm", "--env-manager", "local")
+    done = mlproj(*args, MLPROJ_TRACKING_URI=store)
+    assert done.returncode == 0, done.stderr
+    run = mlproj("runs", "list", "--json", MLPROJ_TRACKING_URI=store).json()[0]
+    assert run["status"] == "FINISHED"
