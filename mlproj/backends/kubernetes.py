@@ -178,8 +178,11 @@ class _Session:
                 module.config.load_incluster_config(client_configuration=configuration)
                 namespace = _IN_CLUSTER_NAMESPACE.read_text(encoding="utf-8").strip()
             else:
-                module.config.load_kube_config(context=context, client_configuration=configuration)
-                namespace = _context_namespace(module, context)
+                files = _kubeconfig()  # read now: the client reads KUBECONFIG once, at import
+                module.config.load_kube_config(
+                    config_file=files, context=context, client_configuration=configuration
+                )
+                namespace = _context_namespace(module, files, context)
         except Exception as exc:  # ConfigException, and file/YAML errors of the kubeconfig
             raise BackendError(_no_cluster(context, exc)) from None
         configuration.retries = 1  # the client's default retries a refused connection 3 times
@@ -199,6 +202,8 @@ class _Session:
         Raises:
             BackendError: One line: what was being done and the API's own message.
         """
+        import urllib3  # the client's HTTP library: its errors are connection failures
+
         if raw:
             kwargs["_preload_content"] = False
         try:
@@ -207,7 +212,11 @@ class _Session:
             if missing_ok and exc.status == 404:
                 return None
             raise BackendError(f"Kubernetes API: {what}: {_api_message(exc)}") from None
-        except Exception as exc:  # urllib3 connection and timeout errors
+        except ValueError as exc:  # pydantic.ValidationError: the client checks bodies itself
+            raise BackendError(
+                f"Kubernetes client: {what}: the request is not valid: {_validation(exc)}"
+            ) from None
+        except (OSError, urllib3.exceptions.HTTPError) as exc:
             host = method.__self__.api_client.configuration.host
             raise BackendError(
                 f"Kubernetes API at {host} unreachable while {what} ({_short(exc)}); "
@@ -226,13 +235,18 @@ def _import_client() -> Any:
     return kubernetes
 
 
+def _kubeconfig() -> str:
+    """``KUBECONFIG`` (one or more files, ``:``-separated), else ``~/.kube/config``."""
+    return os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
+
+
 def _in_cluster() -> bool:
-    kubeconfig = os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
-    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not Path(kubeconfig).exists()
+    found = any(Path(p).exists() for p in _kubeconfig().split(os.pathsep) if p)
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and not found
 
 
-def _context_namespace(module: Any, context: str | None) -> str:
-    contexts, current = module.config.list_kube_config_contexts()
+def _context_namespace(module: Any, files: str, context: str | None) -> str:
+    contexts, current = module.config.list_kube_config_contexts(config_file=files)
     chosen = next((c for c in contexts if c.get("name") == context), None) if context else current
     return str(((chosen or {}).get("context") or {}).get("namespace") or "default")
 
@@ -252,6 +266,12 @@ def _api_message(exc: Any) -> str:
     except (TypeError, ValueError, AttributeError):
         message = None
     return _short(f"{exc.status} {exc.reason}" + (f": {message}" if message else ""))
+
+
+def _validation(exc: ValueError) -> str:
+    """The key path and problem of the client's validation error, on one line."""
+    lines = [line for line in str(exc).splitlines()[1:] if "errors.pydantic.dev" not in line]
+    return _short(" ".join(lines) or exc)
 
 
 def _short(value: object) -> str:
