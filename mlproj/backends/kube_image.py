@@ -15,6 +15,7 @@ from mlproj import dockerapi
 from mlproj.errors import BackendError
 
 _LOCAL_ID = re.compile(r"^(sha256:)?[0-9a-f]{12,64}$")
+_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 
 
 def is_local_id(image: str) -> bool:
@@ -67,12 +68,21 @@ def push_image(image: str, repository_uri: str) -> str:
             if event.get("error") or event.get("errorDetail"):
                 detail = event.get("error") or event["errorDetail"].get("message", "")
                 raise BackendError(_push_failed(repository_uri, tag, str(detail)))
-            digest = (event.get("aux") or {}).get("Digest") or digest
+            digest = _digest(event) or digest
     except BackendError:
         raise
     except Exception as exc:  # connection errors while streaming
         raise BackendError(_push_failed(repository_uri, tag, dockerapi.short_error(exc))) from None
     return f"{repository_uri}@{digest}" if digest else f"{repository_uri}:{tag}"
+
+
+def _digest(event: dict[str, object]) -> str | None:
+    """The pushed manifest's digest: Docker sends it as ``aux``, Podman only in a status line."""
+    aux = event.get("aux")
+    if isinstance(aux, dict) and isinstance(aux.get("Digest"), str):
+        return str(aux["Digest"])
+    found = _DIGEST.search(str(event.get("status") or ""))
+    return found.group(1) if found else None
 
 
 def _push_failed(repository: str, tag: str, detail: str) -> str:

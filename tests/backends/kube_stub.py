@@ -9,10 +9,12 @@ count calls. Created Jobs are checked against the real batch/v1 Job schema
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -194,3 +196,14 @@ def write_kubeconfig(path: Path, server: str, namespace: str = "ml") -> Path:
     }
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+@contextlib.contextmanager
+def running_stub(folder: Path) -> Iterator[tuple[StubApi, Path]]:
+    """The stub API running, and a kubeconfig in ``folder`` pointing at it (set KUBECONFIG)."""
+    api, server = serve()
+    try:
+        yield api, write_kubeconfig(folder / "kubeconfig", api.url)
+    finally:
+        server.shutdown()
+        server.server_close()

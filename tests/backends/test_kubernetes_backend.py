@@ -20,7 +20,7 @@ from mlproj.backends.kube_config import KubernetesConfig
 from mlproj.backends.kube_render import render_job
 from mlproj.backends.kubernetes import KubernetesBackend
 from mlproj.errors import BackendError
-from tests.backends.kube_stub import StubApi, recorded, serve, write_kubeconfig
+from tests.backends.kube_stub import StubApi, recorded, running_stub, write_kubeconfig
 from tests.backends.test_kubernetes_render import RUN_ID, submission
 
 RUNS = recorded("runs.json")
@@ -29,13 +29,9 @@ RUNS = recorded("runs.json")
 @pytest.fixture
 def stub_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubApi]:
     """The stub API, with ``KUBECONFIG`` pointing at it."""
-    api, server = serve()
-    monkeypatch.setenv("KUBECONFIG", str(write_kubeconfig(tmp_path / "kubeconfig", api.url)))
-    try:
+    with running_stub(tmp_path) as (api, kubeconfig):
+        monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def backend(**values) -> KubernetesBackend:
