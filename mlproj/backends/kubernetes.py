@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mlproj.backends.base import JobState, Submission
+from mlproj.backends.config import BackendConfig
 from mlproj.backends.kube_config import KubernetesConfig
 from mlproj.backends.kube_image import planned_image, push_image
 from mlproj.backends.kube_render import (
@@ -50,6 +51,15 @@ class KubernetesBackend:
     def __init__(self, config: KubernetesConfig) -> None:
         self.config = config
         self._session: _Session | None = None
+
+    @classmethod
+    def from_config(cls, config: BackendConfig, base_dir: Path | None = None) -> KubernetesBackend:
+        """The backend for ``-c/--backend-config``; a relative template path starts at ``base_dir``.
+
+        Raises:
+            BackendError: An unknown key or a bad value.
+        """
+        return cls(KubernetesConfig.from_config(config, base_dir))
 
     def poll_interval(self) -> float:
         """Seconds between two status calls (``poll-interval``, else the common default)."""

@@ -16,7 +16,6 @@ import pytest
 
 from mlproj.backends.base import JobPhase, wait_for
 from mlproj.backends.config import BackendConfig
-from mlproj.backends.kube_config import KubernetesConfig
 from mlproj.backends.kube_render import render_job
 from mlproj.backends.kubernetes import KubernetesBackend
 from mlproj.errors import BackendError
@@ -35,7 +34,7 @@ def stub_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubAp
 
 
 def backend(**values) -> KubernetesBackend:
-    return KubernetesBackend(KubernetesConfig.from_config(BackendConfig(values)))
+    return KubernetesBackend.from_config(BackendConfig(values))
 
 
 def test_submit_creates_the_rendered_job(stub_api):
