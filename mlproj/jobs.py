@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from mlproj.backends.base import DEFAULT_POLL_INTERVAL, Backend, JobPhase, JobState
 from mlproj.backends.config import BackendConfig
-from mlproj.errors import BackendError, MlprojError, StoreError, UsageError
+from mlproj.errors import MlprojError, StoreError, UsageError
 from mlproj.jobfile import read_backend, read_exit_code
 from mlproj.process import signal_process
 from mlproj.tracking.models import Run, RunStatus
@@ -34,6 +34,8 @@ STATE_TAG = "mlproj.backend.state"
 #: Set at submission, removed once the scheduler's final word on the job is recorded: the runs
 #: a status poll looks at (an index lookup, however many runs the store holds).
 WATCH_TAG = "mlproj.backend.watch"
+#: Set by `runs cancel`: a job the scheduler then forgets (a deleted Kubernetes Job) was killed.
+CANCEL_TAG = "mlproj.backend.cancel_requested"
 BACKENDS = ("local", "slurm", "kubernetes")
 #: A run submitted this long ago that still has no job id lost its submitter (killed mid-way).
 _SUBMIT_GRACE_MS = 120_000
@@ -58,7 +60,9 @@ def backend_named(name: str, config: BackendConfig | None = None) -> Backend:
 
         return SlurmBackend(SlurmConfig.from_config(config))
     if name == "kubernetes":
-        raise BackendError("the kubernetes backend is not available in this build")
+        from mlproj.backends.kubernetes import KubernetesBackend
+
+        return KubernetesBackend.from_config(config)
     raise UsageError(f"--backend: unknown backend '{name}' (expected one of {', '.join(BACKENDS)})")
 
 
@@ -125,6 +129,8 @@ def _record_end(store: Store, watched: Watched, state: JobState | None, backend:
             watched.run.run_id, _status_of_code(code), code, {STATE_TAG: native}
         )
     status, code = _status_of_state(state)
+    if state is None and CANCEL_TAG in watched.run.tags:
+        status = RunStatus.KILLED
     detail = f" ({state.reason})" if state is not None and state.reason else ""
     ended = f"ended {native}{detail}" if state is not None else "left the queue"
     reason = f"{backend} job {watched.job_id} {ended} before the run recorded an end"
@@ -216,6 +222,7 @@ def cancel_runs(store: Store, run_ids: Sequence[str], timeout: float) -> list[Ru
 def _cancel(store: Store, run: Run) -> None:
     backend, job_id = run.tags.get(BACKEND_TAG), run.tags.get(JOB_ID_TAG)
     if backend is not None and job_id is not None:
+        store.set_tags(run.run_id, {CANCEL_TAG: "1"})
         try:
             name, values = read_backend(store.run_dir(run.run_id))
         except StoreError:

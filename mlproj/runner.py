@@ -68,6 +68,8 @@ class RunRequest:
     #: Turn stdout lines like ``loss: 0.25 (step 3)`` into metrics.
     capture_scalars: bool = False
     offline: bool = False
+    #: Where the run executes (``-b``): only a local run needs a local Docker API to plan.
+    backend: str = "local"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +199,7 @@ def _docker(request: RunRequest, project: Project) -> DockerOptions | None:
         caller_dir=request.caller_dir,
         store_db=store.db_path,
         store_runs=store.runs_dir,
+        check_engine=request.backend == "local",
     )
 
 

@@ -17,8 +17,8 @@ from mlproj.backends.base import Backend, Submission
 from mlproj.backends.config import BackendConfig
 from mlproj.jobfile import JobFile, write_job_file
 from mlproj.jobs import BACKEND_TAG, JOB_ID_TAG, WATCH_TAG
-from mlproj.launch import run_variables
-from mlproj.runner import RunPlan, RunRequest, create_scheduled_run
+from mlproj.launch import docker_environment, run_variables
+from mlproj.runner import ENV_BUILD_LOG, RunPlan, RunRequest, create_scheduled_run
 from mlproj.sources import is_remote
 from mlproj.tracking.locks import EXTERNAL_RUNNER
 from mlproj.tracking.models import Run, RunStatus
@@ -45,7 +45,7 @@ def job_request(plan: RunPlan, config: BackendConfig) -> RunRequest:
     A git source is pinned to the commit resolved now (a branch may move before the job starts)
     and fetched from the shared cache only, unless the nodes use another cache folder.
     """
-    request = replace(plan.request, echo_output=False)
+    request = replace(plan.request, echo_output=False, backend="local")  # local on its host
     if plan.source.commit is not None and (is_remote(plan.source.uri) or request.version):
         shared_cache = "cache-dir" not in config.values
         request = replace(request, version=plan.source.commit, offline=shared_cache)
@@ -70,7 +70,7 @@ def submit_run(plan: RunPlan, store: Store, backend: Backend, config: BackendCon
             (run_dir / EXTERNAL_RUNNER).touch()  # liveness comes from the scheduler
         job = JobFile(run.run_id, store.uri, job_request(plan, config), backend.name, config.values)
         write_job_file(run_dir, job)
-        job_id = backend.submit(_submission(plan, store, run))
+        job_id = backend.submit(_submission(plan, store, run, backend.name))
     except BaseException:
         # Nothing was submitted, so nothing ran: the run goes, as for any error found before a
         # run starts (the error itself is reported to the user).
@@ -83,24 +83,55 @@ def submit_run(plan: RunPlan, store: Store, backend: Backend, config: BackendCon
     return Submitted(store.get_run(run.run_id), backend.name, job_id)
 
 
-def _submission(plan: RunPlan, store: Store, run: Run) -> Submission:
+def _submission(plan: RunPlan, store: Store, run: Run, backend: str) -> Submission:
     variables = {**plan.environment.variables(), **run_variables(store, run)}
-    return _make_submission(plan, run.run_id, store.run_dir(run.run_id), variables)
+    submission = _make_submission(plan, run.run_id, store.run_dir(run.run_id), variables, backend)
+    if backend == "kubernetes" and _builds_image(plan):
+        # The code goes into an image built here (then pushed to repository-uri), as MLflow does.
+        image = _built_image(plan, store.run_dir(run.run_id))
+        return replace(submission, image=image)
+    return submission
+
+
+def _builds_image(plan: RunPlan) -> bool:
+    docker = plan.request.docker
+    return plan.environment.manager == "docker" and docker is not None and docker.build_image
+
+
+def _built_image(plan: RunPlan, run_dir: Path) -> str:
+    """Build (or reuse) the project's code image here; its output goes to the env build log."""
+    with (run_dir / ENV_BUILD_LOG).open("a", encoding="utf-8") as log:
+
+        def save(text: str) -> None:
+            log.write(text)
+
+        plan.environment.prepare(save)
+    return docker_environment(plan.environment).container_run(plan.argv, {}).image
 
 
 def _make_submission(
-    plan: RunPlan, run_id: str, run_dir: Path, variables: dict[str, str]
+    plan: RunPlan, run_id: str, run_dir: Path, variables: dict[str, str], backend: str
 ) -> Submission:
     return Submission(
         run_id=run_id,
         run_dir=run_dir,
         name=f"mlproj-{_slug(plan.project.name)}-{run_id[:8]}",
         launcher=(sys.executable, "-m", LAUNCHER_MODULE, str(run_dir)),
-        workdir=Path(plan.project.directory),
+        workdir=_workdir(plan, backend),
         command=plan.argv,
         image=_image(plan),
         variables=variables,
     )
+
+
+def _workdir(plan: RunPlan, backend: str) -> Path:
+    """Where the command runs: for a container, the code's folder in the image, if it is there."""
+    if backend != "kubernetes":
+        return Path(plan.project.directory)
+    from mlproj.envs.docker import PROJECT_DIR
+
+    # Without --build-image the image's own WORKDIR applies (a relative path sets none).
+    return Path(PROJECT_DIR) if _builds_image(plan) else Path()
 
 
 def dry_run_text(plan: RunPlan, store: Store, backend: Backend) -> str:
@@ -111,7 +142,8 @@ def dry_run_text(plan: RunPlan, store: Store, backend: Backend) -> str:
         "MLPROJ_RUN_ID": run_id,
         "MLPROJ_TRACKING_URI": store.uri,
     }
-    return backend.render(_make_submission(plan, run_id, store.run_dir(run_id), variables))
+    run_dir = store.run_dir(run_id)
+    return backend.render(_make_submission(plan, run_id, run_dir, variables, backend.name))
 
 
 def _image(plan: RunPlan) -> str | None:

@@ -11,6 +11,7 @@ bash tests/setup/git.sh
 # Docker tests: Podman serving the Docker API, and the base images (built once, then cached).
 if [ "$(id -u)" = 0 ]; then
     bash tests/setup/podman.sh
+    bash tests/setup/registry.sh  # the kubernetes backend's image push test
     # Slurm tests: a one-node cluster; daemons this run starts are stopped by PID at the end.
     if ! bash tests/setup/slurm.sh status; then
         trap 'bash tests/setup/slurm.sh stop' EXIT

@@ -85,6 +85,7 @@ def run_command(
         docker=docker,
         capture_scalars=capture_scalars,
         offline=offline,
+        backend=backend.name if backend is not None else "local",
     )
     if backend is not None and backend.config is not None and not backend.submits:
         raise UsageError(

@@ -63,6 +63,9 @@ class DockerOptions:
     #: The tracking store's database file and run folders: mounted, never copied into an image.
     store_db: Path | None = None
     store_runs: Path | None = None
+    #: False when the run goes to a backend whose own engine runs it (a cluster pulls the image
+    #: itself): no local Docker API is needed unless an image is built here.
+    check_engine: bool = True
 
     def given(self) -> list[str]:
         """The docker-only options that were given (for "not a docker project" errors)."""
@@ -104,7 +107,8 @@ def docker_environment(project: Project, options: DockerOptions) -> DockerEnviro
             "its MLproject, or choose another --env-manager"
         )
     environment = DockerEnvironment(project, project.env.docker, options, os.environ)
-    dockerapi.client()
+    if options.check_engine or options.build_image:
+        dockerapi.client()
     return environment
 
 
