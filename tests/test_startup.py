@@ -59,6 +59,8 @@ NOT_ON_THE_LOCAL_RUN_PATH = (
     "mlproj.tracking.lexer",
     "mlproj.tracking.sqlgen",
     "mlproj.tracking.mlflow_api",
+    "mlproj.tracking.records",
+    "mlproj.tracking.artifacts",
     "mlproj.reproduce",
     "http.server",
     "encodings.idna",

@@ -7,7 +7,6 @@ and tags, each fetched with one ``IN (...)`` list (chunked below SQLite's variab
 from __future__ import annotations
 
 import math
-import string
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +29,7 @@ ARTIFACTS_DIRNAME = "artifacts"
 #: How many of the newest runs a filtered search tests one by one before searching the whole
 #: store (see :func:`search_keys`): enough for a page of a filter matching 1 run in 50.
 NEWEST_WINDOW = 5_000
-_HEX = frozenset(string.hexdigits.lower())
+_HEX = frozenset("0123456789abcdef")
 
 
 def run_from_row(
