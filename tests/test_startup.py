@@ -43,7 +43,7 @@ def test_fast_paths_do_not_import_heavy_modules(args, tmp_path):
 
 #: What `mlproj run` of a local folder with `--env-manager local` does not need: GitPython and the
 #: git URL machinery, the other environment kinds, the filter language, the MLflow REST handler,
-#: the HTTP server, the IDNA codec and OpenSSL's hashes.
+#: the log record parser (nothing is logged), the HTTP server, the IDNA codec, OpenSSL's hashes.
 NOT_ON_THE_LOCAL_RUN_PATH = (
     *(name for name in HEAVY if name != "yaml"),
     "mlproj.sources.remote",
