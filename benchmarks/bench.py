@@ -70,6 +70,10 @@ def bench_environ(**extra: str) -> dict[str, str]:
     mlproj. The warm-up run of each case writes the caches.
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # Commands run in a temporary folder: `PYTHONPATH=.` must keep naming this checkout there.
+    paths = env.get("PYTHONPATH", "").split(os.pathsep)
+    if any(paths):
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in paths if p)
     env.update(extra)
     return env
 
