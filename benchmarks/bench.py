@@ -1,12 +1,17 @@
 """mlproj benchmarks: every figure is measured side by side in one run and printed with ratios.
 
-    python benchmarks/bench.py [--repeat 15] [--quick]
+    python benchmarks/bench.py [--repeat 15] [--quick] [--only run] [--baseline OTHER_CHECKOUT]
 
 Measures (medians of --repeat runs, commands run as subprocesses the way a user runs them):
   1. `mlproj run` of a trivial entry point (local manager) vs the same command run directly;
   2. start-up of `mlproj --help` and `mlproj runs list` (empty store) vs `python -c pass`;
   3. `runs list` and a filtered `runs list` on stores of 1,000 and 100,000 runs;
   4. the same with `mlflow` when it is installed (skipped, and said so, otherwise).
+
+With --baseline (another checkout, e.g. `git archive main | tar -x -C /tmp/main`), the run
+overhead is also measured with that checkout's code (same console script, its PYTHONPATH), and
+the CPU time (user + system, mlproj and its child) is printed beside the wall time: on a machine
+shared with other work, CPU time moves less with the load than wall time does.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -64,6 +70,10 @@ def bench_environ(**extra: str) -> dict[str, str]:
     mlproj. The warm-up run of each case writes the caches.
     """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # Commands run in a temporary folder: `PYTHONPATH=.` must keep naming this checkout there.
+    paths = env.get("PYTHONPATH", "").split(os.pathsep)
+    if any(paths):
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in paths if p)
     env.update(extra)
     return env
 
@@ -75,6 +85,14 @@ def timed(argv: Sequence[str], *, env: dict[str, str], cwd: Path) -> float:
     if done.returncode != 0:
         raise SystemExit(f"benchmark command failed: {argv}\n{done.stderr.decode()}")
     return elapsed
+
+
+def timed_cpu(argv: Sequence[str], *, env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system of the command and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = timed(argv, env=env, cwd=cwd)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def interleaved(cases: dict[str, list[str]], repeat: int, env: dict[str, str], cwd: Path) -> dict:
@@ -95,28 +113,51 @@ def report(title: str, medians: dict[str, float], base: str) -> None:
         print(f"  {name:<44} {value * 1000:9.1f} ms   x{ratio:6.2f} vs {base}")
 
 
-def bench_run_overhead(work: Path, repeat: int) -> None:
+def bench_run_overhead(work: Path, repeat: int, baseline: Path | None = None) -> None:
     project = work / "trivial"
     project.mkdir()
     (project / "MLproject").write_text(TRIVIAL_MLPROJECT)
     env = mlflow_env(bench_environ(MLPROJ_TRACKING_URI=str(work / "store-run")), work)
     python = shutil.which("python") or sys.executable
-    cases = {
-        "direct: python -c pass 0.5": [python, "-c", "pass", "0.5"],
-        "mlproj run --env-manager local": [*mlproj_cmd(), "run", str(project), "-q"],
+    direct = "direct: python -c pass 0.5"
+    ours = "mlproj run --env-manager local"
+    cases: dict[str, tuple[list[str], dict[str, str]]] = {
+        direct: ([python, "-c", "pass", "0.5"], env),
+        ours: ([*mlproj_cmd(), "run", str(project), "-q"], env),
     }
+    if baseline is not None:
+        other = dict(env, PYTHONPATH=str(baseline), MLPROJ_TRACKING_URI=str(work / "store-base"))
+        cases["the same, baseline checkout"] = (cases[ours][0], other)
     if MLFLOW:
-        cases["mlflow run --env-manager local"] = [
-            MLFLOW,
-            "run",
-            str(project),
-            "--env-manager",
-            "local",
-        ]
-    medians = interleaved(cases, repeat, env, work)
-    report("run overhead (trivial entry point)", medians, "direct: python -c pass 0.5")
-    overhead = medians["mlproj run --env-manager local"] - medians["direct: python -c pass 0.5"]
-    print(f"  => mlproj overhead: {overhead * 1000:.1f} ms (budget 150 ms)")
+        cases["mlflow run --env-manager local"] = (
+            [MLFLOW, "run", str(project), "--env-manager", "local"],
+            env,
+        )
+    wall, cpu = interleaved_cpu(cases, repeat, work)
+    report("run overhead (trivial entry point)", wall, direct)
+    if baseline is not None:
+        report("CPU time, same runs (user + system, with the child)", cpu, direct)
+    for name in cases:
+        if name.startswith(("mlproj", "the same")):
+            overhead = wall[name] - wall[direct]
+            print(f"  => {name}: overhead {overhead * 1000:.1f} ms (budget 150 ms)")
+
+
+def interleaved_cpu(
+    cases: dict[str, tuple[list[str], dict[str, str]]], repeat: int, cwd: Path
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall and CPU seconds per case, cases interleaved (each with its own environment)."""
+    walls: dict[str, list[float]] = {name: [] for name in cases}
+    cpus: dict[str, list[float]] = {name: [] for name in cases}
+    for argv, env in cases.values():  # warm-up: page cache, .pyc files
+        timed(argv, env=env, cwd=cwd)
+    for _ in range(repeat):
+        for name, (argv, env) in cases.items():
+            wall, cpu = timed_cpu(argv, env=env, cwd=cwd)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+    median = statistics.median
+    return {k: median(v) for k, v in walls.items()}, {k: median(v) for k, v in cpus.items()}
 
 
 def bench_startup(work: Path, repeat: int) -> None:
@@ -170,6 +211,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--quick", action="store_true", help="stores of 1,000 runs only")
     parser.add_argument("--mlflow", help="mlflow executable to compare with [mlflow on PATH]")
+    parser.add_argument("--only", choices=["run"], help="only the run overhead")
+    parser.add_argument("--baseline", type=Path, help="another checkout: its run overhead too")
     args = parser.parse_args()
     global MLFLOW  # noqa: PLW0603 - one setting for the whole script
     MLFLOW = args.mlflow or MLFLOW
@@ -179,9 +222,12 @@ def main() -> None:
     print(f"mlflow: {MLFLOW or 'not installed (no side-by-side run)'}")
     with tempfile.TemporaryDirectory(prefix="mlproj-bench-") as tmp:
         work = Path(tmp)
-        bench_startup(work, args.repeat)
-        bench_run_overhead(work, args.repeat)
-        bench_store_queries(work, args.repeat, [1000] if args.quick else [1000, 100_000])
+        if args.only is None:
+            bench_startup(work, args.repeat)
+        baseline = args.baseline.resolve() if args.baseline else None
+        bench_run_overhead(work, args.repeat, baseline)
+        if args.only is None:
+            bench_store_queries(work, args.repeat, [1000] if args.quick else [1000, 100_000])
 
 
 if __name__ == "__main__":

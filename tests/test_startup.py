@@ -30,7 +30,83 @@ def test_fast_paths_do_not_import_heavy_modules(args, tmp_path):
         text=True,
         cwd=tmp_path,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "MLPROJ_TRACKING_URI": str(tmp_path / "s")},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "MLPROJ_TRACKING_URI": str(tmp_path / "s"),
+            "PYTHONPATH": os.environ["PYTHONPATH"],  # this checkout's code, not an installed one
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
+    assert json.loads(line.removeprefix("LOADED=")) == []
+
+
+#: What `mlproj run` of a local folder with `--env-manager local` does not need: GitPython and the
+#: git URL machinery, the other environment kinds, the filter language, the MLflow REST handler,
+#: the log record parser (nothing is logged), the HTTP server, the IDNA codec, OpenSSL's hashes.
+NOT_ON_THE_LOCAL_RUN_PATH = (
+    *(name for name in HEAVY if name != "yaml"),
+    "mlproj.sources.remote",
+    "mlproj.sources.cache",
+    "mlproj.sources.gitrepo",
+    "mlproj.sources.workdir",
+    "mlproj.sources.localrepo",
+    "mlproj.envs.venv",
+    "mlproj.envs.conda",
+    "mlproj.envs.docker",
+    "mlproj.backends",
+    "mlproj.tracking.filters",
+    "mlproj.tracking.lexer",
+    "mlproj.tracking.sqlgen",
+    "mlproj.tracking.mlflow_api",
+    "mlproj.tracking.records",
+    "mlproj.tracking.artifacts",
+    "mlproj.reproduce",
+    "http.server",
+    "encodings.idna",
+    "hashlib",
+)
+
+RUN_PROBE = """
+import atexit, json, sys
+def report():
+    wanted = json.loads(sys.argv[1])
+    loaded = sorted(m for m in sys.modules if any(m == w or m.startswith(w + '.') for w in wanted))
+    sys.stderr.write('LOADED=' + json.dumps(loaded) + '\\n')
+atexit.register(report)
+from mlproj.cli.main import main
+main(json.loads(sys.argv[2]))
+"""
+
+
+@pytest.mark.parametrize("in_git", [False, True], ids=["folder", "git-work-tree"])
+def test_local_run_path_imports_only_what_it_uses(tmp_path, in_git):
+    """`mlproj run <folder> --env-manager local`: yaml is parsed, nothing heavier is imported."""
+    project = tmp_path / "project"
+    project.mkdir()
+    command = f"{sys.executable} -c pass {{alpha}}"
+    (project / "MLproject").write_text(
+        "name: trivial\nentry_points:\n  main:\n    parameters:\n"
+        f"      alpha: {{type: float, default: 0.5}}\n    command: {json.dumps(command)}\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "MLPROJ_TRACKING_URI": str(tmp_path / "store"),
+        "PYTHONPATH": os.environ["PYTHONPATH"],
+    }
+    if in_git:  # provenance comes from the git program, never from GitPython
+        for argv in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "x"]):
+            git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *argv]
+            subprocess.run(git, cwd=project, check=True, env=env)
+    args = ["run", str(project), "--env-manager", "local", "-q"]
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_PROBE, json.dumps(NOT_ON_THE_LOCAL_RUN_PATH), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))

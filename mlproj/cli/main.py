@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 def _dispatch(args: list[str]) -> int:
     from mlproj.cli.app import app
+    from mlproj.cli.typerapp import invoke
 
     try:
-        result = app(args=args, prog_name="mlproj", standalone_mode=False)
+        result = invoke(app, args, prog_name="mlproj")
     except MlprojError as exc:
         _report(exc.message, exc.details)
         return int(exc.exit_code)

@@ -12,9 +12,27 @@
 
 from __future__ import annotations
 
-from mlproj.sources.gitcli import GIT_SAFE, diff_stat
+from typing import TYPE_CHECKING, Any
+
 from mlproj.sources.model import Progress, ResolvedSource
 from mlproj.sources.resolve import resolve_source
-from mlproj.sources.uri import is_remote
+
+if TYPE_CHECKING:
+    from mlproj.sources.gitcli import GIT_SAFE, diff_stat
+    from mlproj.sources.uri import is_remote
+
+
+def __getattr__(name: str) -> Any:
+    """The git helpers load when first used: a local folder's run does not need them."""
+    if name in ("GIT_SAFE", "diff_stat"):
+        from mlproj.sources import gitcli
+
+        return getattr(gitcli, name)
+    if name == "is_remote":
+        from mlproj.sources.uri import is_remote
+
+        return is_remote
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["GIT_SAFE", "Progress", "ResolvedSource", "diff_stat", "is_remote", "resolve_source"]

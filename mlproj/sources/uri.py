@@ -9,12 +9,9 @@ stripped URL travels on (see :class:`Credentials`).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import posixpath
 import re
 from dataclasses import dataclass, field
-from urllib.parse import unquote, urlsplit
 
 from mlproj.errors import SourceError
 
@@ -46,6 +43,8 @@ class Credentials:
 
     def header(self) -> str:
         """The HTTP Basic ``Authorization`` header git sends for these credentials."""
+        import base64  # lazy, like hashlib below: a local folder never needs them
+
         raw = f"{self.username}:{self.password}".encode()
         return "Authorization: Basic " + base64.b64encode(raw).decode()
 
@@ -75,6 +74,8 @@ class GitUrl:
     @property
     def key(self) -> str:
         """The cache key: one mirror per URL (credentials and letter case of the host aside)."""
+        import hashlib  # lazy: loading OpenSSL costs ~4 ms that `mlproj run .` does not need
+
         normal = f"{self.scheme}://{self.host.lower()}/{self.path.strip('/')}"
         digest = hashlib.sha256(normal.encode()).hexdigest()[:16]
         return f"{self.name}-{digest}"
@@ -151,6 +152,8 @@ def parse_git_url(text: str) -> GitUrl | None:
 
 
 def _parse_scheme_url(text: str, scheme: str) -> GitUrl:
+    from urllib.parse import unquote, urlsplit
+
     if scheme not in ALLOWED_SCHEMES:
         raise SourceError(
             f"source '{redact_url(text)}': URL scheme '{scheme}' is refused "
@@ -257,6 +260,8 @@ def join_submodule_url(parent: str, url: str) -> str:
     """
     if not url.startswith(("./", "../")):
         return url
+    from urllib.parse import urlsplit
+
     scp = None if _SCHEME.match(parent) else _SCP.match(parent)
     prefix, path = ("", parent)
     if _SCHEME.match(parent):

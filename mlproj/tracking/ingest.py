@@ -17,21 +17,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from mlproj.errors import MlprojError, UsageError
-from mlproj.tracking.artifacts import store_artifact
 from mlproj.tracking.db import now_ms
 from mlproj.tracking.models import Metric
-from mlproj.tracking.records import (
-    ArtifactRecord,
-    ParamRecord,
-    Record,
-    RecordError,
-    TagRecord,
-    parse_record,
-)
 from mlproj.tracking.store import Store
+
+if TYPE_CHECKING:  # loaded with the first line to parse: most runs log nothing through the file
+    from mlproj.tracking.records import ArtifactRecord, ParamRecord, Record
 
 #: Seconds between two looks at the file while the run goes.
 POLL_INTERVAL = 0.1
@@ -167,6 +161,10 @@ class LogIngestor:
         batch = _Batch()
         with self._extra_lock:
             batch.metrics, self._extra = self._extra, []
+        if not lines:
+            return batch
+        from mlproj.tracking.records import RecordError, parse_record
+
         arrival = now_ms()
         for number, raw in lines:
             try:
@@ -188,7 +186,13 @@ class LogIngestor:
         if batch.tags:
             self.store.set_tags(self.run_id, batch.tags)
             self.summary.count("tag", len(batch.tags))
-        for number, artifact in batch.artifacts:
+        if batch.artifacts:
+            self._store_artifacts(batch.artifacts)
+
+    def _store_artifacts(self, artifacts: list[tuple[int, ArtifactRecord]]) -> None:
+        from mlproj.tracking.artifacts import store_artifact
+
+        for number, artifact in artifacts:
             source = self.workdir / artifact.path  # an absolute path stays as it is
             try:
                 store_artifact(self.artifact_dir, source, artifact.artifact_path)
@@ -214,6 +218,8 @@ class LogIngestor:
 
 
 def _add(batch: _Batch, number: int, record: Record) -> None:
+    from mlproj.tracking.records import ParamRecord, TagRecord
+
     if isinstance(record, Metric):
         batch.metrics.append(record)
     elif isinstance(record, ParamRecord):

@@ -86,7 +86,7 @@ class MlflowBridge:
         self._stopping.set()
         if self._thread.is_alive():
             with contextlib.suppress(OSError):  # wake accept(); it sees the flag and returns
-                socket.create_connection(("127.0.0.1", self.port), timeout=_JOIN_TIMEOUT).close()
+                _wake(self.port)
             self._thread.join(_JOIN_TIMEOUT)
         self._socket.close()
         if self.api is not None:
@@ -111,6 +111,17 @@ class MlflowBridge:
                 target=_serve_connection, args=(handler, connection, address), daemon=True
             )
             worker.start()
+
+
+def _wake(port: int) -> None:
+    """Connect to the bridge once and hang up.
+
+    A plain ``connect`` to the numeric address: ``socket.create_connection`` would resolve it
+    with ``getaddrinfo``, which loads the IDNA codec (~3 ms) on every run's way out.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as waker:
+        waker.settimeout(_JOIN_TIMEOUT)
+        waker.connect(("127.0.0.1", port))
 
 
 def _serve_connection(

@@ -7,16 +7,19 @@ and tags, each fetched with one ``IN (...)`` list (chunked below SQLite's variab
 from __future__ import annotations
 
 import math
-import string
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlproj.errors import NotFoundError
-from mlproj.tracking import sqlgen
 from mlproj.tracking.db import Row, Tx, placeholders
-from mlproj.tracking.filters import SortKey
 from mlproj.tracking.models import Experiment, Run, RunMatch, RunStatus
+from mlproj.tracking.runsql import Sql, select_runs_by_key
+
+if TYPE_CHECKING:  # searching loads them; reading a run by key (every `mlproj run`) does not
+    from mlproj.tracking.filters import SortKey
+    from mlproj.tracking.sqlgen import RunQuery
 
 #: Longest IN list sent at once (SQLite's default limit is 32766 variables; stay far below).
 CHUNK = 500
@@ -26,7 +29,7 @@ ARTIFACTS_DIRNAME = "artifacts"
 #: How many of the newest runs a filtered search tests one by one before searching the whole
 #: store (see :func:`search_keys`): enough for a page of a filter matching 1 run in 50.
 NEWEST_WINDOW = 5_000
-_HEX = frozenset(string.hexdigits.lower())
+_HEX = frozenset("0123456789abcdef")
 
 
 def run_from_row(
@@ -36,7 +39,7 @@ def run_from_row(
     metrics: dict[str, float],
     tags: dict[str, str],
 ) -> Run:
-    """Build a :class:`Run` from a row of :data:`mlproj.tracking.sqlgen.RUN_COLUMNS`."""
+    """Build a :class:`Run` from a row of :data:`mlproj.tracking.runsql.RUN_COLUMNS`."""
     run_id = str(row[1])
     dirty = row[14]
     return Run(
@@ -71,7 +74,7 @@ def load_runs(tx: Tx, keys: Sequence[int], runs_dir: Path) -> list[Run]:
     """The runs with these keys, in this order, with params, latest metrics and tags attached."""
     rows: dict[int, Row] = {}
     for start in range(0, len(keys), CHUNK):
-        select = sqlgen.select_runs_by_key(keys[start : start + CHUNK])
+        select = select_runs_by_key(keys[start : start + CHUNK])
         rows.update((int(row[0]), row) for row in tx.rows(select.text, select.params))
     params = _keyed(tx, "SELECT run_key, key, value FROM params", keys)
     tags = _keyed(tx, "SELECT run_key, key, value FROM tags", keys)
@@ -89,7 +92,7 @@ def load_runs(tx: Tx, keys: Sequence[int], runs_dir: Path) -> list[Run]:
 
 
 def search_keys(
-    tx: Tx, query: sqlgen.RunQuery, sort: SortKey | None, limit: int | None, offset: int
+    tx: Tx, query: RunQuery, sort: SortKey | None, limit: int | None, offset: int
 ) -> list[int]:
     """The keys of one page of runs matching ``query``, in ``sort`` order.
 
@@ -99,6 +102,8 @@ def search_keys(
     the filter runs over the whole store as set operations. On 100,000 runs the window answers
     a typical filter in a few milliseconds, and costs under 10 ms when it cannot.
     """
+    from mlproj.tracking import sqlgen
+
     if sort is None and query.filter is not None and limit:
         row = tx.one(
             "SELECT start_time FROM runs ORDER BY start_time DESC LIMIT 1 OFFSET ?",
@@ -112,7 +117,7 @@ def search_keys(
     return _keys(tx, sqlgen.select_run_keys(query, sort, limit, offset))
 
 
-def _keys(tx: Tx, select: sqlgen.Sql) -> list[int]:
+def _keys(tx: Tx, select: Sql) -> list[int]:
     return [int(row[0]) for row in tx.rows(select.text, select.params)]
 
 

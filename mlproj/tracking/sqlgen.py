@@ -16,13 +16,12 @@ matches either (only ``IS NULL`` inverts that):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from mlproj.tracking.db import placeholders
 from mlproj.tracking.filters import And, Comparison, Expr, Field, Kind, Not, Or, SortKey, Value
 from mlproj.tracking.models import RunStatus
+from mlproj.tracking.runsql import RUNS_FROM, Sql
 
 #: attribute -> (SQL expression, nullable). Keys equal filters.ATTRIBUTES (a test checks it).
 COLUMNS: dict[str, tuple[str, bool]] = {
@@ -45,27 +44,11 @@ COLUMNS: dict[str, tuple[str, bool]] = {
 }
 _TABLES = {Kind.PARAM: "params", Kind.TAG: "tags", Kind.METRIC: "latest_metrics"}
 _NUMERIC_OPS = frozenset({"<", "<=", ">", ">="})
-#: Run columns in the order :func:`mlproj.tracking.queries.run_from_row` reads them.
-RUN_COLUMNS = (
-    "r.run_key, r.run_id, r.experiment_id, e.name, r.run_name, r.status, r.exit_code, "
-    "r.start_time, r.end_time, r.entry_point, r.command, r.source_uri, r.source_version, "
-    "r.source_commit, r.source_dirty, r.source_subdir, r.env_manager, r.env_key, r.user_name, "
-    "r.host, r.mlproj_version"
-)
-_FROM = "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id"
 _EXPERIMENT = Field(Kind.ATTRIBUTE, "experiment")
 # run_key follows creation order: runs started in the same millisecond keep their order.
 _TIEBREAK = "r.start_time DESC, r.run_key DESC"
 # LIMIT without a bound is spelled differently in SQLite (-1) and PostgreSQL (ALL).
 _NO_LIMIT = 2**62
-
-
-@dataclass(frozen=True, slots=True)
-class Sql:
-    """SQL text with its bound parameters, in order."""
-
-    text: str
-    params: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +67,8 @@ def select_run_keys(query: RunQuery, sort: SortKey | None, limit: int | None, of
     """``SELECT`` of the keys of one page of runs, in the requested order.
 
     Only keys are selected and sorted: sorting thousands of matches with every column attached
-    cost a third of the filtered search. :func:`select_runs_by_key` then fetches the page.
+    cost a third of the filtered search. :func:`~mlproj.tracking.runsql.select_runs_by_key` then
+    fetches the page.
     """
     join, order = _order(sort)
     where = _where(query)
@@ -93,13 +77,6 @@ def select_run_keys(query: RunQuery, sort: SortKey | None, limit: int | None, of
     return Sql(
         f"SELECT r.run_key {source}{join.text}{where.text} ORDER BY {order} LIMIT ? OFFSET ?",
         (*join.params, *where.params, _NO_LIMIT if limit is None else limit, offset),
-    )
-
-
-def select_runs_by_key(keys: Sequence[int]) -> Sql:
-    """``SELECT`` of :data:`RUN_COLUMNS` for the runs with these keys (in no particular order)."""
-    return Sql(
-        f"SELECT {RUN_COLUMNS} {_FROM} WHERE r.run_key IN ({placeholders(len(keys))})", tuple(keys)
     )
 
 
@@ -112,7 +89,7 @@ def count_runs(query: RunQuery) -> Sql:
 def _source(query: RunQuery, experiment_named: bool) -> str:
     """The FROM clause: experiments are joined only when the filter or sort names them."""
     if experiment_named or (query.filter is not None and _mentions(query.filter, _EXPERIMENT)):
-        return _FROM
+        return RUNS_FROM
     return "FROM runs r"
 
 

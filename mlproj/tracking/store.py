@@ -13,11 +13,11 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from mlproj.errors import NotFoundError, StoreError, UsageError
-from mlproj.tracking import queries, scheduling, sqlgen, writes
+from mlproj.tracking import queries, scheduling, writes
 from mlproj.tracking.db import Database, Tx, now_ms
-from mlproj.tracking.filters import Expr, parse_filter, parse_sort
 from mlproj.tracking.location import resolve_location
 from mlproj.tracking.locks import (
     EXTERNAL_RUNNER,
@@ -38,6 +38,10 @@ from mlproj.tracking.models import (
 )
 from mlproj.tracking.names import generate_run_name, new_run_id
 from mlproj.tracking.scheduling import TaggedRun
+
+if TYPE_CHECKING:  # the filter language loads when a search uses it, not for every run
+    from mlproj.tracking.filters import Expr
+    from mlproj.tracking.sqlgen import RunQuery
 
 __all__ = ["RunnerLock", "Store"]
 
@@ -268,6 +272,8 @@ class Store:
         """
         if (limit is not None and limit < 0) or offset < 0:
             raise UsageError(f"limit and offset must be 0 or more (got {limit} and {offset})")
+        from mlproj.tracking.filters import parse_filter, parse_sort
+
         expr, sort_key = parse_filter(filter), parse_sort(sort) if sort else None
         if not self._readable(experiment):
             return []
@@ -284,6 +290,9 @@ class Store:
         filter: str | None = None,
     ) -> int:
         """How many runs :meth:`search_runs` would find without a limit."""
+        from mlproj.tracking import sqlgen
+        from mlproj.tracking.filters import parse_filter
+
         expr = parse_filter(filter)
         if not self._readable(experiment):
             return 0
@@ -429,9 +438,11 @@ class Store:
 
 def _run_query(
     tx: Tx, experiment: str | None, status: RunStatus | None, expr: Expr | None
-) -> sqlgen.RunQuery:
+) -> RunQuery:
+    from mlproj.tracking.sqlgen import RunQuery
+
     experiment_id = None if experiment is None else queries.experiment_id_by_name(tx, experiment)
-    return sqlgen.RunQuery(experiment_id, status, expr)
+    return RunQuery(experiment_id, status, expr)
 
 
 def _make_dirs(path: Path) -> None:
