@@ -7,11 +7,13 @@ Measures (medians; every command is a subprocess, run the way a user runs it):
   1. warm run: `mlproj run` of a python_env project (one dependency, six) whose environment is
      cached, under --env-manager virtualenv and uv, vs the same run with --env-manager local;
   2. cold build with uv: `mlproj run --env-manager uv` and `--env-manager virtualenv` on an empty
-     mlproj cache vs `uv venv` + `uv pip install six`;
+     mlproj cache vs `uv venv --python <this interpreter>` + `uv pip install six` (mlproj also
+     names the interpreter: a bare `uv venv` would run a version manager's shim, ~0.2 s);
   3. cold build without uv: `MLPROJ_NO_UV=1 mlproj run --env-manager virtualenv` vs
      `python -m venv` + `pip install six`.
 uv's and pip's own download caches stay warm for every case alike (a fresh download measures the
 network). The cold `mlproj run` figures include the run itself (start-up, store, entry point).
+With --baseline, the cold builds also run with another checkout's code, interleaved (before/after).
 """
 
 from __future__ import annotations
@@ -147,6 +149,11 @@ def bench_cold(
                 no_uv,
             ),
         }
+        if baseline is not None:
+            cases["MLPROJ_NO_UV=1 mlproj run --env-manager virtualenv (cold, --baseline)"] = (
+                lambda _d: [[*run, "virtualenv"]],
+                dict(no_uv, PYTHONPATH=str(baseline)),
+            )
         title = "cold build without uv, one dependency (six)"
     samples: dict[str, list[float]] = {}
     for make, env in cases.values():  # warm-up: the tools' download caches
@@ -156,7 +163,7 @@ def bench_cold(
             elapsed, build = cold(make, env, work)
             samples.setdefault(name, []).append(elapsed)
             if build is not None:
-                short = name.removeprefix("mlproj run ").replace(" (cold)", "")
+                short = name.replace("mlproj run ", "").replace(" (cold)", "")
                 short = short.replace("(cold, ", "(")
                 samples.setdefault(f"  of which the build ({short})", []).append(build)
     medians = {name: statistics.median(values) for name, values in samples.items()}
@@ -184,7 +191,7 @@ def main() -> None:
         if "cold-uv" in parts:
             bench_cold(work, args.cold_repeat, uv_available=True, baseline=args.baseline)
         if "cold-pip" in parts:
-            bench_cold(work, args.cold_repeat, uv_available=False)
+            bench_cold(work, args.cold_repeat, uv_available=False, baseline=args.baseline)
 
 
 if __name__ == "__main__":
