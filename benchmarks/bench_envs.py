@@ -1,16 +1,19 @@
 """Environment benchmarks: warm-run overhead and cold builds, side by side with the bare tools.
 
-    python benchmarks/bench_envs.py [--repeat 9] [--cold-repeat 5]
+    python benchmarks/bench_envs.py [--repeat 9] [--cold-repeat 5] [--only cold-uv]
+        [--baseline OTHER_CHECKOUT]
 
 Measures (medians; every command is a subprocess, run the way a user runs it):
   1. warm run: `mlproj run` of a python_env project (one dependency, six) whose environment is
      cached, under --env-manager virtualenv and uv, vs the same run with --env-manager local;
   2. cold build with uv: `mlproj run --env-manager uv` and `--env-manager virtualenv` on an empty
-     mlproj cache vs `uv venv` + `uv pip install six`;
+     mlproj cache vs `uv venv --python <this interpreter>` + `uv pip install six` (mlproj also
+     names the interpreter: a bare `uv venv` would run a version manager's shim, ~0.2 s);
   3. cold build without uv: `MLPROJ_NO_UV=1 mlproj run --env-manager virtualenv` vs
      `python -m venv` + `pip install six`.
 uv's and pip's own download caches stay warm for every case alike (a fresh download measures the
 network). The cold `mlproj run` figures include the run itself (start-up, store, entry point).
+With --baseline, the cold builds also run with another checkout's code, interleaved (before/after).
 """
 
 from __future__ import annotations
@@ -102,7 +105,9 @@ def cold(
     return elapsed, build
 
 
-def bench_cold(work: Path, repeat: int, *, uv_available: bool) -> None:
+def bench_cold(
+    work: Path, repeat: int, *, uv_available: bool, baseline: Path | None = None
+) -> None:
     folder = project(work)
     base = bench_environ(MLPROJ_TRACKING_URI=str(work / "store-cold"))
     run = [*mlproj_cmd(), "run", str(folder), "-q", "--env-manager"]
@@ -112,7 +117,7 @@ def bench_cold(work: Path, repeat: int, *, uv_available: bool) -> None:
         cases: dict[str, tuple[Callable[[Path], list[list[str]]], dict[str, str]]] = {
             "uv venv + uv pip install six": (
                 lambda d: [
-                    [uv, "venv", "-q", str(d / "v")],
+                    [uv, "venv", "-q", "--python", python, str(d / "v")],
                     [uv, "pip", "install", "-q", "--python", str(d / "v/bin/python"), "six"],
                 ],
                 base,
@@ -123,6 +128,11 @@ def bench_cold(work: Path, repeat: int, *, uv_available: bool) -> None:
                 base,
             ),
         }
+        if baseline is not None:  # the same build with another checkout's code (before/after)
+            cases["mlproj run --env-manager virtualenv (cold, --baseline)"] = (
+                lambda _d: [[*run, "virtualenv"]],
+                dict(base, PYTHONPATH=str(baseline)),
+            )
         title = "cold build with uv, one dependency (six)"
     else:
         no_uv = dict(base, MLPROJ_NO_UV="1")
@@ -139,6 +149,11 @@ def bench_cold(work: Path, repeat: int, *, uv_available: bool) -> None:
                 no_uv,
             ),
         }
+        if baseline is not None:
+            cases["MLPROJ_NO_UV=1 mlproj run --env-manager virtualenv (cold, --baseline)"] = (
+                lambda _d: [[*run, "virtualenv"]],
+                dict(no_uv, PYTHONPATH=str(baseline)),
+            )
         title = "cold build without uv, one dependency (six)"
     samples: dict[str, list[float]] = {}
     for make, env in cases.values():  # warm-up: the tools' download caches
@@ -149,6 +164,7 @@ def bench_cold(work: Path, repeat: int, *, uv_available: bool) -> None:
             samples.setdefault(name, []).append(elapsed)
             if build is not None:
                 short = name.replace("mlproj run ", "").replace(" (cold)", "")
+                short = short.replace("(cold, ", "(")
                 samples.setdefault(f"  of which the build ({short})", []).append(build)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     report(title, medians, next(iter(cases)))
@@ -158,16 +174,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=9, help="warm-run repetitions")
     parser.add_argument("--cold-repeat", type=int, default=5, help="cold-build repetitions")
+    parser.add_argument("--baseline", type=Path, help="another checkout, to compare cold builds")
+    parser.add_argument(
+        "--only", choices=("warm", "cold-uv", "cold-pip"), action="append", help="parts to run"
+    )
     args = parser.parse_args()
+    parts = set(args.only or ("warm", "cold-uv", "cold-pip"))
     print(f"# mlproj environment benchmarks, {time.strftime('%Y-%m-%d %H:%M')}")
     python = platform.python_version()
     print(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python {python}")
     print("(run with PYTHONPATH set to the checkout to measure it rather than an installed copy)")
     with tempfile.TemporaryDirectory(prefix="mlproj-bench-envs-") as tmp:
         work = Path(tmp)
-        bench_warm(work, args.repeat)
-        bench_cold(work, args.cold_repeat, uv_available=True)
-        bench_cold(work, args.cold_repeat, uv_available=False)
+        if "warm" in parts:
+            bench_warm(work, args.repeat)
+        if "cold-uv" in parts:
+            bench_cold(work, args.cold_repeat, uv_available=True, baseline=args.baseline)
+        if "cold-pip" in parts:
+            bench_cold(work, args.cold_repeat, uv_available=False, baseline=args.baseline)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 bash tests/setup/git.sh
+bash tests/setup/pythons.sh
 
 # Docker tests: Podman serving the Docker API, and the base images (built once, then cached).
 if [ "$(id -u)" = 0 ]; then

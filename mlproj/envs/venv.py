@@ -19,10 +19,11 @@ from pathlib import Path
 
 from mlproj.envs.base import EnvDescription, OutputSink, Prepared
 from mlproj.envs.builds import Built, CacheRequest, PrefixEnvironment
+from mlproj.envs.installed import installed_set, site_packages
 from mlproj.envs.interpreters import Interpreter, current_interpreter, find_interpreter
 from mlproj.envs.keys import environment_key
 from mlproj.envs.requirements import install_args, python_requirements, referenced_paths
-from mlproj.envs.tools import capture, find_uv, run_step, uv_disabled
+from mlproj.envs.tools import find_uv, run_step, uv_disabled
 from mlproj.envs.versions import PythonRequest, parse_python_request
 from mlproj.errors import EnvError, ProjectError
 from mlproj.spec.model import Project
@@ -92,7 +93,7 @@ class PythonEnvironment(PrefixEnvironment):
             manager=self.manager,
             project_dir=self._project.directory,
             build=self._build,
-            freeze=self._freeze,
+            freeze=installed_set,
             healthy=lambda prefix: (prefix / "bin" / "python").exists(),  # follows the symlink
             notes=self._notes(),
         )
@@ -134,8 +135,8 @@ class PythonEnvironment(PrefixEnvironment):
             argv = self._install_argv(prefix, args)
             where = f"{self._reqs.where}: {what}"
             run_step(where, argv, output, cwd=self._project.directory, env=_tool_env())
-        installed = self._freeze(prefix)
-        site = next(iter(sorted(prefix.glob("lib/python*/site-packages"))), None)
+        installed = installed_set(prefix)
+        site = site_packages(prefix)
         watch = str(site.relative_to(prefix)) if site else ""
         return Built(installed, self._tool, interpreter.version_text, watch)
 
@@ -165,15 +166,6 @@ class PythonEnvironment(PrefixEnvironment):
         if self._uv is not None:
             return [self._uv, "pip", "install", "--python", python, *args]
         return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", *args]
-
-    def _freeze(self, prefix: Path) -> tuple[str, ...]:
-        python = str(prefix / "bin" / "python")
-        if self._uv is not None:
-            argv = [self._uv, "pip", "freeze", "--python", python]
-        else:
-            argv = [python, "-m", "pip", "freeze", "--disable-pip-version-check"]
-        text = capture("recording the installed packages", argv, env=_tool_env())
-        return tuple(line for line in text.splitlines() if line.strip())
 
 
 def _names_pip(args: list[str]) -> bool:

@@ -54,6 +54,16 @@ class PythonRequest:
         """True when an interpreter of version ``found`` (major, minor, micro) satisfies it."""
         return any(all(c.accepts(found) for c in group) for group in self.alternatives)
 
+    def could_accept(self, promised: Version) -> bool:
+        """False when no interpreter of the version a name promises can satisfy the request.
+
+        ``promised`` is (major, minor, micro) from a folder name like pyenv's ``3.12.1``, or
+        (major, minor) from a command name like ``python3.12`` (any micro release of it).
+        """
+        if len(promised) >= 3:
+            return self.accepts(promised[:3])
+        return any(self.accepts((*promised[:2], micro)) for micro in range(100))
+
     @property
     def exact_minor(self) -> tuple[int, int] | None:
         """(major, minor) when the request names one minor version (to look for `pythonX.Y`)."""

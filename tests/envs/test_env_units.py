@@ -77,6 +77,43 @@ def test_interpreter_on_path_is_probed_not_trusted_by_name(tmp_path, monkeypatch
         find_interpreter(parse_python_request("3.99"), where="x", uv=None)
 
 
+@pytest.mark.parametrize(
+    ("request_text", "promised", "could"),
+    [
+        ("3.12", (3, 12), True),
+        ("3.12.1", (3, 12), True),
+        ("3.12", (3, 10), False),
+        (">=3.11,<3.13", (3, 12), True),
+        (">=3.11,<3.13", (3, 13), False),
+        ("3.12.1", (3, 12, 1), True),
+        ("3.12.1", (3, 12, 2), False),
+    ],
+)
+def test_what_a_name_promises_decides_whether_it_is_run(request_text, promised, could):
+    assert parse_python_request(request_text).could_accept(promised) is could
+
+
+def fake_python(path: Path, version: str, ran: Path) -> None:
+    """A `python` that answers the probe with ``version`` and notes in ``ran`` that it ran."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho {path} >> {ran}\necho {version}\n")
+    path.chmod(0o755)
+
+
+def test_names_that_promise_another_version_and_pyenv_shims_are_not_run(tmp_path, monkeypatch):
+    ran = tmp_path / "ran.txt"
+    ran.touch()
+    pyenv = tmp_path / "pyenv"
+    fake_python(pyenv / "shims" / "python3.12", "3.12.9", ran)  # a shim: slow, never run
+    fake_python(tmp_path / "bin" / "python3.10", "3.12.8", ran)  # promises 3.10: not run
+    fake_python(tmp_path / "bin" / "python3", "3.12.7", ran)  # promises nothing: run
+    monkeypatch.setenv("PYENV_ROOT", str(pyenv))
+    monkeypatch.setenv("PATH", f"{pyenv / 'shims'}:{tmp_path / 'bin'}")
+    found = find_interpreter(parse_python_request("3.12"), where="x", uv=None)
+    assert (found.path, found.version) == (str(tmp_path / "bin" / "python3"), (3, 12, 7))
+    assert ran.read_text().splitlines() == [str(tmp_path / "bin" / "python3")]
+
+
 def test_requirement_lines_become_installer_arguments():
     lines = ("six>=1.0", "-r requirements.txt", "# comment", "", "--index-url=https://x/simple")
     args = install_args((*lines, 'attrs; python_version > "3"'))

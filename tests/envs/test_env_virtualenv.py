@@ -43,7 +43,7 @@ def test_local_package_example_builds_then_reuses(mlproj, cache, manager, no_uv,
     shown = mlproj("runs", "show", run["run_id"]).stdout
     assert "greetlib" in shown
     assert "six==" in shown
-    assert ("pip==" in shown) is (tool == "uv")  # build_dependencies; `pip freeze` omits pip
+    assert "pip==" in shown  # build_dependencies; recorded whichever tool installed it
 
     second = mlproj("run", str(LOCAL), "--env-manager", manager, timeout=300, **env)
     assert second.returncode == 0, second.stderr
