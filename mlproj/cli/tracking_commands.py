@@ -217,12 +217,14 @@ def rerun_command(args: RerunArgs) -> int:
     for warning in rerun.warnings:
         sys.stderr.write(f"mlproj: warning: {warning}\n")
     reporter.say(f"rerunning run {original.run_id} ({original.run_name})")
+    plan = plan_run(rerun.request)  # refuses saved changes that are incomplete or do not apply
     if rerun.request.source_snapshot is not None:
         reporter.say(
-            f"rebuilding its tree: commit {original.source_commit} + the changes saved in "
-            f"{rerun.request.source_snapshot}, in a private checkout"
+            f"rebuilt its tree in a private checkout: commit {original.source_commit} + the "
+            f"changes saved in {rerun.request.source_snapshot}"
         )
-    reporter.say(f"environment: {rerun.request.tags[RERUN_ENV_TAG]}")
-    result = execute_run(plan_run(rerun.request), store, reporter)
+    if rerun.request.env_manager in ("virtualenv", "uv"):
+        reporter.say(f"environment: {rerun.request.tags[RERUN_ENV_TAG]}")
+    result = execute_run(plan, store, reporter)
     reporter.run_ended(result)
     return result.exit_code
