@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlproj.compare import Comparison, compare
-from mlproj.errors import SourceError
+from mlproj.envs.requirements import referenced_paths
+from mlproj.errors import EnvError, SourceError
 from mlproj.runner import CALLER_DIR_TAG, DEFAULTS_TAG, INSTALLED_FILE, RunPlan, RunRequest
 from mlproj.sources import diff_stat, is_remote, resolve_source
 from mlproj.tracking.models import Run, RunMatch
@@ -114,6 +115,13 @@ def _pinned_set(
             f"({run_dir / INSTALLED_FILE}), so newer releases may be installed"
         )
     lines = tuple(line for line in text.splitlines() if line.strip())
+    missing = [str(path) for _kind, path in referenced_paths(lines, run_dir) if not path.exists()]
+    if missing:  # a local package of a checkout that is gone: pip would fail half-way
+        raise EnvError(
+            f"run {name}'s installed set ({run_dir / INSTALLED_FILE}) installs {missing[0]}, "
+            "which no longer exists; rerun with --resolve-again to install the project's "
+            "requirements instead"
+        )
     return lines, f"pinned to the installed set of run {name} ({len(lines)} lines)"
 
 
