@@ -122,6 +122,10 @@ def _request_data(request: RunRequest) -> dict[str, Any]:
     data["caller_dir"] = str(request.caller_dir)
     data["params"] = dict(request.params)
     data["tags"] = dict(request.tags)
+    if request.source_snapshot is not None:
+        data["source_snapshot"] = str(request.source_snapshot)
+    if request.pinned_installed is not None:
+        data["pinned_installed"] = list(request.pinned_installed)
     if request.docker is not None:
         docker = asdict(request.docker)
         data["docker"] = {k: str(v) if isinstance(v, Path) else v for k, v in docker.items()}
@@ -133,6 +137,10 @@ def _request_from(data: Mapping[str, Any]) -> RunRequest:
 
     values = dict(data)
     values["caller_dir"] = Path(values["caller_dir"])
+    if values.get("source_snapshot") is not None:
+        values["source_snapshot"] = Path(values["source_snapshot"])
+    if values.get("pinned_installed") is not None:
+        values["pinned_installed"] = tuple(values["pinned_installed"])
     if values.get("docker") is not None:
         from mlproj.envs.docker import DockerOptions
 

@@ -70,6 +70,11 @@ class RunRequest:
     offline: bool = False
     #: Where the run executes (``-b``): only a local run needs a local Docker API to plan.
     backend: str = "local"
+    #: Saved changes of a dirty tree (a run's ``source/`` folder) to rebuild on ``version``.
+    source_snapshot: Path | None = None
+    #: An installed set (``pip freeze`` lines) to build a virtualenv/uv environment from,
+    #: instead of resolving the project's requirements again.
+    pinned_installed: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,7 @@ def plan_run(request: RunRequest, progress: Progress | None = None) -> RunPlan:
         offline=request.offline,
         ignore=_store_paths(request),
         progress=progress,
+        snapshot=request.source_snapshot,
     )
     try:
         return _plan(request, source)
@@ -169,7 +175,9 @@ def _plan(request: RunRequest, source: ResolvedSource) -> RunPlan:
         strict=request.strict_params,
     )
     docker = _docker(request, project)
-    environment = select_environment(project, request.env_manager, docker=docker)
+    environment = select_environment(
+        project, request.env_manager, docker=docker, pinned=request.pinned_installed
+    )
     if docker is not None and environment.manager == "docker":
         params = docker_environment(environment).localize(
             entry, params

@@ -158,14 +158,29 @@ def rerun(
         bool, typer.Option("--capture-scalars", help="stdout 'name: value' lines become metrics.")
     ] = False,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No mlproj messages.")] = False,
+    resolve_again: Annotated[
+        bool,
+        typer.Option(
+            "--resolve-again",
+            help="virtualenv/uv: install the project's requirements as they resolve today, not "
+            "the run's recorded installed set.",
+        ),
+    ] = False,
     tracking_uri: TrackingUri = None,
 ) -> int:
-    """Run a recorded run again: same source, entry point, parameters and env manager."""
+    """Run a recorded run again: same code, entry point, parameters and installed packages."""
     from mlproj.cli.tracking_commands import RerunArgs, rerun_command
 
     return rerun_command(
         RerunArgs(
-            run_id, param or [], experiment_name, run_name, capture_scalars, quiet, tracking_uri
+            run_id,
+            param or [],
+            experiment_name,
+            run_name,
+            capture_scalars,
+            quiet,
+            tracking_uri,
+            resolve_again,
         )
     )
 

@@ -219,7 +219,12 @@ def _source_lines(run: Run) -> list[str]:
             lines.append(f"{label:<12} {details[key]}")
     for key in ("diff", "untracked"):
         if key in details:
-            lines.append(f"{key:<12} {run_dir}/{details[key]}")
+            saved = details[key].startswith("source/")  # else why it was not saved
+            lines.append(
+                f"{key:<12} {run_dir}/{details[key]}" if saved else f"{key:<12} {details[key]}"
+            )
+    if "rebuilt_from" in details:
+        lines.append(f"rebuilt from {details['rebuilt_from']}")
     lines.extend(
         f"submodule    {k.removeprefix('submodule.')} @ {v}"
         for k, v in details.items()

@@ -192,12 +192,13 @@ class RerunArgs:
     capture_scalars: bool
     quiet: bool
     tracking_uri: str | None
+    resolve_again: bool = False
 
 
 def rerun_command(args: RerunArgs) -> int:
     """`mlproj rerun RUN [-P NAME=VALUE]...`: exits with the new run's status."""
     from mlproj.cli.progress import RunReporter
-    from mlproj.reproduce import RerunOptions, rerun_request
+    from mlproj.reproduce import RERUN_ENV_TAG, RerunOptions, rerun_request
     from mlproj.runner import execute_run, plan_run
     from mlproj.spec.params import parse_param_args
 
@@ -209,12 +210,21 @@ def rerun_command(args: RerunArgs) -> int:
         run_name=args.run_name,
         tracking_uri=args.tracking_uri,
         capture_scalars=args.capture_scalars,
+        resolve_again=args.resolve_again,
     )
-    rerun = rerun_request(original, options, Path.cwd())
+    rerun = rerun_request(original, options, Path.cwd(), store.run_dir(original.run_id))
     reporter = RunReporter(quiet=args.quiet)
     for warning in rerun.warnings:
         sys.stderr.write(f"mlproj: warning: {warning}\n")
     reporter.say(f"rerunning run {original.run_id} ({original.run_name})")
-    result = execute_run(plan_run(rerun.request), store, reporter)
+    plan = plan_run(rerun.request)  # refuses saved changes that are incomplete or do not apply
+    if rerun.request.source_snapshot is not None:
+        reporter.say(
+            f"rebuilt its tree in a private checkout: commit {original.source_commit} + the "
+            f"changes saved in {rerun.request.source_snapshot}"
+        )
+    if rerun.request.env_manager in ("virtualenv", "uv"):
+        reporter.say(f"environment: {rerun.request.tags[RERUN_ENV_TAG]}")
+    result = execute_run(plan, store, reporter)
     reporter.run_ended(result)
     return result.exit_code

@@ -6,6 +6,7 @@ what the project declares (MLflow's precedence: docker_env, python_env, conda, e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from mlproj.envs.base import EnvDescription, Environment, OutputSink, Prepared
@@ -42,12 +43,18 @@ def default_manager(project: Project) -> str:
 
 
 def select_environment(
-    project: Project, manager: str | None, *, docker: DockerOptions | None = None
+    project: Project,
+    manager: str | None,
+    *,
+    docker: DockerOptions | None = None,
+    pinned: Sequence[str] | None = None,
 ) -> Environment:
     """The environment that runs ``project`` under ``manager`` (or the project's default).
 
     ``docker`` carries the docker-only options of ``mlproj run``; giving any of them for another
-    manager is an error, not an option silently ignored.
+    manager is an error, not an option silently ignored. ``pinned`` (an installed set, as
+    ``pip freeze`` prints it) makes a virtualenv or uv environment install exactly that instead
+    of the project's requirements; other managers do not use it.
     """
     chosen = manager or default_manager(project)
     if chosen not in MANAGERS:
@@ -70,7 +77,7 @@ def select_environment(
     if chosen in ("virtualenv", "uv"):
         from mlproj.envs.venv import PythonEnvironment
 
-        return PythonEnvironment(project, chosen)
+        return PythonEnvironment(project, chosen, pinned=pinned)
     if chosen == "conda":
         from mlproj.envs.conda import CondaEnvironment
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from mlproj.envs.base import EnvDescription, OutputSink, Prepared
@@ -56,11 +57,16 @@ def choose_tool(manager: str) -> tuple[str, str | None]:
 class PythonEnvironment(PrefixEnvironment):
     """A cached virtual environment built from python_env.yaml, conda YAML or requirements.txt."""
 
-    def __init__(self, project: Project, manager: str) -> None:
+    def __init__(
+        self, project: Project, manager: str, *, pinned: Sequence[str] | None = None
+    ) -> None:
         super().__init__()
         self.manager = manager
         self._project = project
         self._reqs = python_requirements(project, manager)
+        # An installed set recorded by an earlier run (`mlproj rerun`): installed as it is,
+        # in place of the requirements; the python request still comes from the project.
+        self._pinned = tuple(pinned) if pinned is not None else None
         self._tool, self._uv = choose_tool(manager)
         self._request = self._python_request()
 
@@ -78,6 +84,9 @@ class PythonEnvironment(PrefixEnvironment):
             python = reqs.python or current_interpreter().version_text
             parts = {"manager": self.manager, "tool": self._tool, "python": python}
             lines = (*reqs.build_dependencies, *reqs.dependencies)
+            if self._pinned is not None:  # a key of its own: never the env that floats
+                lines = self._pinned
+                parts["pinned"] = "\n".join(lines)
             try:
                 references = referenced_paths(lines, reqs.base_dir)
             except EnvError as exc:
@@ -104,7 +113,10 @@ class PythonEnvironment(PrefixEnvironment):
 
     def describe(self) -> EnvDescription:
         python = self._reqs.python or current_interpreter().version_text
-        return EnvDescription(self.manager, self.key(), {"tool": self._tool, "python": python})
+        details = {"tool": self._tool, "python": python}
+        if self._pinned is not None:
+            details["pinned"] = f"{_count(self._pinned)} packages from a recorded installed set"
+        return EnvDescription(self.manager, self.key(), details)
 
     def _notes(self) -> tuple[str, ...]:
         dropped = self._reqs.dropped
@@ -155,10 +167,14 @@ class PythonEnvironment(PrefixEnvironment):
         """(what, installer arguments): build_dependencies first, then dependencies."""
         build = install_args(self._reqs.build_dependencies)
         deps = install_args(self._reqs.dependencies)
-        if self.manager == "virtualenv" and self._uv is not None and not _names_pip(build):
+        if self._pinned is not None:
+            build, deps = [], install_args(self._pinned)
+        named = _names_pip(build) or _names_pip(deps)
+        if self.manager == "virtualenv" and self._uv is not None and not named:
             # A virtualenv has pip, whoever installs into it; one installer call when possible.
             (build if build else deps).insert(0, "pip")
-        steps = [("installing build_dependencies", build), ("installing dependencies", deps)]
+        what = "installing the pinned installed set" if self._pinned else "installing dependencies"
+        steps = [("installing build_dependencies", build), (what, deps)]
         return [(what, args) for what, args in steps if args]
 
     def _install_argv(self, prefix: Path, args: list[str]) -> list[str]:
@@ -166,6 +182,10 @@ class PythonEnvironment(PrefixEnvironment):
         if self._uv is not None:
             return [self._uv, "pip", "install", "--python", python, *args]
         return [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", *args]
+
+
+def _count(lines: Sequence[str]) -> int:
+    return sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
 def _names_pip(args: list[str]) -> bool:

@@ -4,25 +4,35 @@ Read with the git program (``gitcli``), not GitPython: this is the path of every
 and one ``git status --porcelain=v2`` call (a few ms) beats importing GitPython (about 0.1 s)
 and running the several processes its ``is_dirty``/``untracked_files`` need.
 
-When the tree is dirty, what is needed to rebuild the code is returned as snapshot files:
-``diff.patch`` (``git diff HEAD --binary``: staged and unstaged changes of tracked files),
-``untracked.txt`` (every untracked, not ignored file) and ``untracked/<path>`` copies of the
-small text ones. Paths the caller names in ``ignore`` (the tracking store, which often lives in
-the project as ``./mlruns``) do not count.
+When the tree is dirty, what is needed to rebuild the code is returned as snapshot files
+(the layout is described, and read back, in ``snapshot.py``): ``diff.patch`` (``git diff HEAD
+--binary``: staged and unstaged changes of tracked files), ``untracked.txt`` (every untracked,
+not ignored file), ``untracked/<path>`` copies of the small regular ones (text or binary) and
+``executable.txt``. Paths the caller names in ``ignore`` (the tracking store, which often lives
+in the project as ``./mlruns``) do not count.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlproj.errors import SourceError
 from mlproj.sources.gitcli import first_error, run_git, run_git_bytes
+from mlproj.sources.snapshot import (
+    DIFF_FILE,
+    EXECUTABLE_LIST,
+    UNTRACKED_DIR,
+    UNTRACKED_LIST,
+    quote_path,
+)
 from mlproj.sources.uri import redact_url
 
-#: Untracked files up to this size whose content is text are saved with the run.
+#: Untracked regular files up to this size are saved with the run (a larger one makes the run
+#: impossible to rerun exactly, and `mlproj rerun` says which file).
 SMALL_FILE = 100 * 1024
 #: At most this much untracked content is saved per run, and at most this many files.
 SNAPSHOT_BUDGET = 2 * 1024 * 1024
@@ -171,51 +181,55 @@ def _snapshot(
             cwd=root,
             timeout=300,
         )
+        # A diff that is not saved is said so in the record: a rerun must refuse, not take the
+        # run for one whose only changes were untracked files.
         if not diff.ok:
             warnings.append(f"{root}: cannot save the uncommitted diff ({first_error(diff)})")
+            details["diff"] = f"not saved: {first_error(diff)}"
         elif len(diff.stdout) > MAX_DIFF:
             warnings.append(f"{root}: the uncommitted diff is over 64 MiB and was not saved")
+            details["diff"] = "not saved: over 64 MiB"
         else:
-            files["diff.patch"] = diff.stdout
-            details["diff"] = f"source/diff.patch ({len(status.changed)} files)"
+            files[DIFF_FILE] = diff.stdout
+            details["diff"] = f"source/{DIFF_FILE} ({len(status.changed)} files)"
     if untracked:
-        files["untracked.txt"] = "".join(f"{_quoted(p)}\n" for p in untracked).encode(
-            errors="surrogateescape"
-        )
-        saved = _small_text_files(root, untracked, files)
-        details["untracked"] = f"source/untracked.txt ({len(untracked)} files, {saved} saved)"
+        files[UNTRACKED_LIST] = _path_list(untracked)
+        saved, executable = _small_files(root, untracked, files)
+        if executable:
+            files[EXECUTABLE_LIST] = _path_list(executable)
+        details["untracked"] = f"source/{UNTRACKED_LIST} ({len(untracked)} files, {saved} saved)"
     return files
 
 
-def _quoted(path: str) -> str:
-    return repr(path) if any(ch in path for ch in "\n\r\t\\") else path
+def _path_list(paths: list[str]) -> bytes:
+    return "".join(f"{quote_path(p)}\n" for p in paths).encode(errors="surrogateescape")
 
 
-def _small_text_files(root: Path, untracked: list[str], files: dict[str, bytes]) -> int:
-    budget, saved = SNAPSHOT_BUDGET, 0
+def _small_files(
+    root: Path, untracked: list[str], files: dict[str, bytes]
+) -> tuple[int, list[str]]:
+    """Save the small untracked files; how many, and which of them are executable."""
+    budget, saved, executable = SNAPSHOT_BUDGET, 0, []
     for rel in untracked:
         if saved >= SNAPSHOT_FILES:
             break
-        content = _read_small_text(root / rel)
-        if content is None or len(content) > budget:
+        read = _read_small(root / rel)
+        if read is None or len(read[0]) > budget:
             continue
-        files[f"untracked/{rel}"] = content
-        budget -= len(content)
+        files[f"{UNTRACKED_DIR}/{rel}"] = read[0]
+        if read[1]:
+            executable.append(rel)
+        budget -= len(read[0])
         saved += 1
-    return saved
+    return saved, executable
 
 
-def _read_small_text(path: Path) -> bytes | None:
+def _read_small(path: Path) -> tuple[bytes, bool] | None:
+    """A small regular file's content and whether it is executable (None: not saved)."""
     try:
-        if not path.is_file() or path.is_symlink() or path.stat().st_size > SMALL_FILE:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > SMALL_FILE:
             return None
-        content = path.read_bytes()
+        return path.read_bytes(), bool(info.st_mode & stat.S_IXUSR)
     except OSError:
         return None
-    if b"\0" in content:
-        return None
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return content

@@ -17,6 +17,7 @@ from mlproj.errors import SourceError
 from mlproj.sources import gitcli, gitrepo
 from mlproj.sources.gitrepo import Revision, SubmoduleRef
 from mlproj.sources.remote import Context, checkout_submodules, submodule_dest, submodule_url
+from mlproj.sources.snapshot import Snapshot, apply_snapshot
 from mlproj.sources.uri import GitUrl, parse_git_url, redact_url
 from mlproj.sources.workdir import Workdir
 
@@ -25,9 +26,12 @@ if TYPE_CHECKING:
 
 
 def resolve_local_version(
-    repo_root: Path, version: str | None, ctx: Context
+    repo_root: Path, version: str | None, ctx: Context, snapshot: Snapshot | None = None
 ) -> tuple[Revision, Workdir]:
     """Check ``version`` of the repository at ``repo_root`` out into a new workdir.
+
+    With ``snapshot``, the saved changes of a dirty tree are applied on top (see
+    ``snapshot.py``) before the checkout is sealed: changes the run makes later still show.
 
     Raises:
         SourceError: Unknown version, or git cannot read the repository.
@@ -51,6 +55,8 @@ def resolve_local_version(
         if subs:  # relative submodule URLs resolve against the remote, else the repository
             base = (parse_git_url(remote) if remote else None) or _file_url(repo_root)
             _local_submodules(common, base, subs, workdir.path, ctx, prefix="")
+        if snapshot is not None:
+            apply_snapshot(snapshot, workdir.path)
         workdir.seal()
     except BaseException:
         workdir.release()

@@ -33,6 +33,7 @@ def resolve_source(
     cache_dir: Path | None = None,
     ignore: Sequence[Path] = (),
     progress: Progress | None = None,
+    snapshot: Path | None = None,
 ) -> ResolvedSource:
     """Resolve ``uri`` (folder or git URL, optionally ``#subdir``) at ``version``.
 
@@ -45,6 +46,11 @@ def resolve_source(
         cache_dir: The cache folder (default ``settings.cache_dir()``).
         ignore: Paths that do not make a local tree dirty (the tracking store).
         progress: Receives one-line messages about slow steps (clone, fetch).
+        snapshot: The saved changes of a dirty tree (a run's ``source/`` folder, see
+            ``snapshot.py``), to rebuild on a private checkout of ``version`` (a commit) of
+            the local repository holding ``uri``. The result is that dirty tree: ``dirty`` is
+            True and ``snapshot_files`` holds the same changes, so a run of it can be rebuilt
+            again.
 
     A git source, or a local repository with ``version``, is checked out into a private folder:
     call :meth:`ResolvedSource.release` when done with it.
@@ -56,6 +62,10 @@ def resolve_source(
     parsed = parse_source(uri)
     if version is not None:
         check_version(version)
+    if snapshot is not None and (version is None or parsed.git is not None):
+        raise SourceError(
+            f"source '{parsed.display}': saved changes need a local repository and a commit"
+        )
     if parsed.git is None and version is None:
         folder = _existing_folder(parsed, caller_dir)
         if not _is_bare_repository(folder):
@@ -70,7 +80,7 @@ def resolve_source(
         source = _git_source(parsed, parsed.git, version, ctx)
     else:
         folder = _existing_folder(parsed, caller_dir)
-        source = _repo_at_version(parsed, folder, version, ctx)
+        source = _repo_at_version(parsed, folder, version, ctx, snapshot)
     return dataclasses.replace(source, seconds=time.perf_counter() - started)
 
 
@@ -130,10 +140,11 @@ def _folder_in_place(parsed: SourceUri, folder: Path, ignore: Sequence[Path]) ->
 
 
 def _repo_at_version(
-    parsed: SourceUri, folder: Path, version: str | None, ctx: Context
+    parsed: SourceUri, folder: Path, version: str | None, ctx: Context, saved: Path | None
 ) -> ResolvedSource:
     from mlproj.sources.gitrepo import RefKind
     from mlproj.sources.localrepo import resolve_local_version
+    from mlproj.sources.snapshot import read_snapshot
 
     repo_root = folder if _is_bare_repository(folder) else work_tree_root(folder)
     if repo_root is None:
@@ -141,7 +152,9 @@ def _repo_at_version(
             f"source '{parsed.display}': -v {version} needs a git repository, and {folder} is "
             "not in one; drop -v to run the folder as it is"
         )
-    rev, workdir = resolve_local_version(repo_root, version, ctx)
+    # Read (and checked complete) before anything is checked out.
+    snapshot = read_snapshot(saved, version or "HEAD") if saved is not None else None
+    rev, workdir = resolve_local_version(repo_root, version, ctx, snapshot)
     inside = folder.relative_to(repo_root)
     project_dir = _in_checkout(workdir, inside, parsed, f"{repo_root}@{rev.commit[:12]}")
     details = {"kind": "repo", "repo": str(repo_root), **ctx.details}
@@ -152,9 +165,12 @@ def _repo_at_version(
         uri=str(folder),
         version=version,
         commit=rev.commit,
-        dirty=False,  # the code that runs is the commit, whatever the work tree holds
+        # Without saved changes the code that runs is the commit, whatever the work tree holds;
+        # with them it is the dirty tree that was saved, which is recorded as such again.
+        dirty=snapshot is not None,
         subdir=parsed.subdir,
-        details=details,
+        details={**details, **(snapshot.details() if snapshot else {})},
+        snapshot_files=snapshot.files() if snapshot else {},
         warnings=tuple(ctx.warnings),
         workdir=workdir,
     )

@@ -173,6 +173,8 @@ def test_job_file_round_trip(tmp_path: Path):
         docker=DockerOptions(args=("gpus=all",), build_image=True, store_db=tmp_path / "db"),
         tags={"t": "v"},
         offline=True,
+        source_snapshot=tmp_path / "source",
+        pinned_installed=("six==1.16.0",),
     )
     write_job_file(tmp_path, JobFile("r" * 32, "/s", request, "slurm", {"partition": "p"}))
     back = read_job_file(tmp_path)

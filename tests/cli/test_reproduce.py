@@ -100,15 +100,17 @@ def test_rerun_refuses_when_the_code_changed(mlproj, repo):
     assert len(runs(mlproj)) == 2
 
 
-def test_rerun_of_a_dirty_run_is_refused_with_the_reason(mlproj, repo):
+def test_rerun_of_a_dirty_run_runs_the_saved_changes(mlproj, repo):
+    """More in test_rerun_dirty.py: the tree is rebuilt exactly in a private checkout."""
     (repo / "train.py").write_text("print('uncommitted')\n")
     assert mlproj("run", str(repo)).returncode == 0
     [original] = runs(mlproj)
     assert original["source"]["dirty"] is True
+    git(repo, "checkout", "--", "train.py")  # the change is gone from the work tree
     result = mlproj("rerun", original["run_id"])
-    assert result.returncode == 114
-    assert "uncommitted changes" in result.stderr
-    assert "diff was not saved" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "uncommitted\n"
+    assert (repo / "train.py").read_text() == PROJECT["train.py"]
 
 
 def test_rerun_outside_git_warns(mlproj, write_project):

@@ -73,7 +73,7 @@ def test_dirty_tree_is_saved_with_the_run_and_can_be_rebuilt(mlproj, tmp_path, s
     (up.work / "staged.txt").write_text("staged\n")
     git("add", "staged.txt", cwd=up.work)  # staged new file
     (up.work / "sub" / "notes.txt").write_text("untracked text\n")
-    (up.work / "blob.bin").write_bytes(b"\0\1\2" * 10)  # untracked binary: listed, not copied
+    (up.work / "blob.bin").write_bytes(b"\0\1\2" * 10)  # untracked binary: saved too
     result = mlproj("run", f"{up.work}#sub", "-P", "word=x", cwd=up.work)  # store ./mlruns?
     assert run_json(result)["version"] == "edited"
     run = only_run(mlproj)
@@ -81,11 +81,11 @@ def test_dirty_tree_is_saved_with_the_run_and_can_be_rebuilt(mlproj, tmp_path, s
     assert run["source"]["commit"] == up.commits["two"]
     details = run["source"]["details"]
     assert details["diff"].startswith("source/diff.patch")
-    assert "untracked.txt (2 files, 1 saved)" in details["untracked"]
+    assert "untracked.txt (2 files, 2 saved)" in details["untracked"]
     saved = store_dir / "runs" / run["run_id"] / "source"
     assert (saved / "untracked.txt").read_text().splitlines() == ["blob.bin", "sub/notes.txt"]
     assert (saved / "untracked" / "sub" / "notes.txt").read_text() == "untracked text\n"
-    assert not (saved / "untracked" / "blob.bin").exists()
+    assert (saved / "untracked" / "blob.bin").read_bytes() == b"\0\1\2" * 10
     # Rebuild the exact code from the record: commit + diff + untracked files.
     rebuilt = tmp_path / "rebuilt"
     git("clone", "-q", str(up.work), str(rebuilt))
@@ -324,3 +324,14 @@ def test_local_folders_never_import_gitpython(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.split() == [up.commits["two"], "False"]
+
+
+@pytest.mark.parametrize(
+    "name", ["plain.txt", "with space.txt", "new\nline.txt", "'quoted'.txt", "back\\slash", "é.txt"]
+)
+def test_untracked_names_survive_the_saved_list(name):
+    from mlproj.sources.snapshot import parse_paths, quote_path
+
+    line = quote_path(name)
+    assert "\n" not in line
+    assert parse_paths(f"other\n{line}\n".encode()) == ["other", name]
