@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlproj.spec.model import Project
 from mlproj.tracking.models import Experiment, Run
+
+if TYPE_CHECKING:  # `runs list` renders runs only: the project model loads with a project
+    from mlproj.spec.model import Project
 
 #: Version of the JSON objects mlproj prints; bumped on any incompatible change.
 JSON_FORMAT_VERSION = 1

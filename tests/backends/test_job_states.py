@@ -7,6 +7,7 @@ other tests; the real cluster tests cover completion, failure, cancel and preemp
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,9 @@ from mlproj.jobs import (
     wait_exit_code,
 )
 from mlproj.runner import RunRequest
-from mlproj.tracking.models import NewRun, RunStatus
+from mlproj.tracking.models import RunStatus
 from mlproj.tracking.store import FAILURE_TAG, Store
+from tests.tracking.conftest import BASE_RUN
 
 SQUEUE = """\
 101|PENDING|Priority
@@ -69,25 +71,8 @@ def store(tmp_path: Path) -> Store:
 
 
 def submitted(store: Store, job_id: str, status: RunStatus = RunStatus.RUNNING) -> Watched:
-    new = NewRun(
-        experiment_name="Default",
-        run_name=None,
-        entry_point="main",
-        command="python x.py",
-        source_uri="/p",
-        source_version=None,
-        source_commit=None,
-        source_dirty=None,
-        source_subdir=None,
-        env_manager="local",
-        env_key=None,
-        user="u",
-        host="h",
-        mlproj_version="0",
-        tags={BACKEND_TAG: "slurm", WATCH_TAG: "slurm", JOB_ID_TAG: job_id},
-        status=status,
-    )
-    return Watched(store.create_run(new), job_id)
+    tags = {BACKEND_TAG: "slurm", WATCH_TAG: "slurm", JOB_ID_TAG: job_id}
+    return Watched(store.create_run(replace(BASE_RUN, tags=tags, status=status)), job_id)
 
 
 @pytest.mark.parametrize(
