@@ -183,3 +183,33 @@ def test_store_folder_with_spaces(mlproj, slurm_project, tmp_path):
     assert done.returncode == 0, done.stderr
     run = mlproj("runs", "list", "--json", MLPROJ_TRACKING_URI=store).json()[0]
     assert run["status"] == "FINISHED"
+
+
+@pytest.mark.slow
+def test_environment_is_built_on_the_node_once_for_concurrent_jobs(
+    mlproj, write_project, slurm, tmp_path
+):
+    """Two jobs of a new python_env project: one builds under the cache lock, one reuses."""
+    project = write_project(
+        {
+            "MLproject": (
+                "name: node-env\npython_env: python_env.yaml\nentry_points:\n  main:\n"
+                "    command: \"python -c 'import six, sys; print(six.__version__, sys.prefix)'\"\n"
+            ),
+            "python_env.yaml": "dependencies:\n  - six\n",
+        }
+    )
+    cache = str(tmp_path / "shared-cache")
+    args = ("run", str(project), "-b", "slurm", "--detach", "-q")
+    ids = [mlproj(*args, MLPROJ_CACHE_DIR=cache).stdout.strip() for _ in range(2)]
+    assert mlproj("runs", "wait", *ids, timeout=300).returncode == 0
+    runs = [show(mlproj, run_id) for run_id in ids]
+    assert {run["env"]["manager"] for run in runs} == {"virtualenv"}
+    assert len({run["env"]["key"] for run in runs}) == 1
+    prefixes = {mlproj("runs", "logs", run_id).stdout.split()[1] for run_id in ids}
+    assert len(prefixes) == 1  # the same environment, from the cache both nodes share
+    assert next(iter(prefixes)).startswith(cache)
+    installed = [(Path(r["artifact_uri"]).parent / "installed.txt").read_text() for r in runs]
+    assert all("six==" in text for text in installed)
+    # Built by one job, reused by the other (which waited on the cache lock if it had to).
+    assert sorted(run["tags"]["mlproj.env.created"] for run in runs) == ["false", "true"]
