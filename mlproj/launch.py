@@ -8,6 +8,7 @@ scalars) runs around the entry point whichever way it is started.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mlproj.envs import Environment
@@ -26,11 +27,10 @@ def run_entry_point(
 ) -> tuple[ProcessOutcome, LiveSummary]:
     """Run the entry point (a local child or a container) with live tracking around it."""
     docker = plan.environment.manager == "docker"
-    # The MLflow bridge listens on the host's loopback, which a container does not reach.
     wanted = os.environ.get("MLPROJ_MLFLOW_BRIDGE", "1").strip().lower() not in ("0", "false")
-    options = LiveOptions(
-        plan.project.directory, plan.request.capture_scalars, wanted and not docker
-    )
+    options = LiveOptions(plan.project.directory, plan.request.capture_scalars, wanted)
+    if docker and wanted:
+        options = _container_bridge(options, docker_environment(plan.environment))
     live = LiveTracking(store, run, options)
     live.start()
     try:
@@ -103,6 +103,15 @@ def _run_container(
     if outcome.start_error is not None:
         events.run_failed_to_start(run, outcome.start_error)
     return ProcessOutcome(outcome.exit_code, outcome.interrupted_by, outcome.duration)
+
+
+def _container_bridge(options: LiveOptions, env: DockerEnvironment) -> LiveOptions:
+    """The MLflow bridge where a container reaches the host: its network's gateway address."""
+    endpoint = env.host_endpoint()
+    if isinstance(endpoint, str):
+        return replace(options, bridge_unavailable=endpoint)
+    listen, url_host, view = endpoint
+    return replace(options, bridge_listen=listen, bridge_url_host=url_host, artifact_view=view)
 
 
 def docker_environment(environment: Environment) -> DockerEnvironment:

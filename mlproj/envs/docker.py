@@ -257,6 +257,23 @@ class DockerEnvironment:
         image = self._image.built_id or self._image.base_id
         return ContainerRun(image, tuple(argv), options, self._options.keep_container)
 
+    def host_endpoint(self) -> tuple[str, str, tuple[str, str] | None] | str:
+        """Where a server on the host can listen so the container reaches it (the MLflow bridge).
+
+        Returns ``(listen address, address the container uses, (store path on the host, in the
+        container))``, or why there is none (a container without network).
+        """
+        network = str(self._args.options.get("network_mode") or "")
+        view = (str(self._store_dir), STORE_DIR) if self._store_dir is not None else None
+        if network == "host":
+            return "127.0.0.1", "127.0.0.1", view  # the container shares the host's loopback
+        if network == "none" or network.startswith("container:"):
+            return f"the container runs with network '{network}', so it cannot reach the host"
+        gateway = _gateway(network or _default_network())
+        if gateway is None:
+            return f"no gateway address found for the container's network '{network or 'default'}'"
+        return gateway, gateway, view
+
     def _inside(self, value: str) -> str:
         prefix = next((p for p in (_SQLITE, "file://") if value.startswith(p)), "")
         rest = value[len(prefix) :]
@@ -294,6 +311,24 @@ class DockerEnvironment:
         }
         details.update({key: value for key, value in extra.items() if value})
         return EnvDescription(manager=self.manager, key=self.key(), details=details)
+
+
+def _default_network() -> str:
+    """The network a container joins when none is given: Podman's "podman", Docker's "bridge"."""
+    return "podman" if "libpod" in dockerapi.engine().lower() else "bridge"
+
+
+def _gateway(network: str) -> str | None:
+    """The host's address on ``network`` (its IPv4 gateway), or None when it has none."""
+    try:
+        attrs = dockerapi.client().networks.get(network).attrs
+    except Exception:  # any API failure means "no address": the bridge is optional
+        return None
+    for config in (attrs.get("IPAM") or {}).get("Config") or []:
+        gateway = config.get("Gateway") or ""
+        if gateway and ":" not in gateway:  # IPv4: what the container's default route uses
+            return str(gateway)
+    return None
 
 
 def _project_volumes(project: Project, docker: DockerEnv) -> list[Volume]:

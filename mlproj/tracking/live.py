@@ -43,6 +43,13 @@ class LiveOptions:
     workdir: Path
     capture_scalars: bool = False
     mlflow_bridge: bool = True
+    #: Where the MLflow bridge listens and how the entry point reaches it (a container: the
+    #: gateway of its network), and the store's path as the entry point sees it, if elsewhere.
+    bridge_listen: str = "127.0.0.1"
+    bridge_url_host: str | None = None
+    artifact_view: tuple[str, str] | None = None
+    #: Why there can be no bridge (e.g. a container without network), reported at the end.
+    bridge_unavailable: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,16 +117,25 @@ class LiveTracking:
             from mlproj.tracking.scalars import ScalarCapture
 
             self._capture = ScalarCapture(self._ingestor.add_metrics)
-        if self.options.mlflow_bridge:
+        if self.options.bridge_unavailable is not None:
+            self._bridge_error = self.options.bridge_unavailable
+        elif self.options.mlflow_bridge:
             self._start_bridge()
 
     def _start_bridge(self) -> None:
         from mlproj.tracking.mlflow_bridge import MlflowBridge
 
+        options = self.options
         try:  # MLflow compatibility is a convenience: a run never fails for lack of it
-            self._bridge = MlflowBridge(self.store, self.run)
+            self._bridge = MlflowBridge(
+                self.store,
+                self.run,
+                listen=options.bridge_listen,
+                url_host=options.bridge_url_host,
+                artifact_view=options.artifact_view,
+            )
         except OSError as exc:
-            self._bridge_error = f"cannot listen on 127.0.0.1 ({exc.strerror or exc})"
+            self._bridge_error = f"cannot listen on {options.bridge_listen} ({exc.strerror or exc})"
             return
         self._bridge.start()
 

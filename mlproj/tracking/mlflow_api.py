@@ -54,8 +54,12 @@ class Request:
 class MlflowApi:
     """Answers MLflow client calls for one served run (see the module docstring)."""
 
-    def __init__(self, store: Store, run: Run) -> None:
+    def __init__(
+        self, store: Store, run: Run, artifact_view: tuple[str, str] | None = None
+    ) -> None:
         self.store, self.run = store, run
+        #: (host prefix, child prefix): artifact paths as a container sees the mounted store.
+        self.artifact_view = artifact_view
         self.unsupported: dict[str, int] = {}
         self._created: dict[str, RunnerLock] = {}
         self._lock = threading.Lock()
@@ -228,11 +232,19 @@ class MlflowApi:
                 return experiment
         raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"no experiment with id '{experiment_id}'")
 
+    def _child_uri(self, path: Path) -> str:
+        """``file://`` URI of a store path as the entry point sees it (host or container)."""
+        if self.artifact_view is not None:
+            host, child = self.artifact_view
+            if path == Path(host) or path.is_relative_to(host):
+                return Path(child, path.relative_to(host)).as_uri()
+        return path.as_uri()
+
     def _experiment_json(self, experiment: Experiment) -> Json:
         return {
             "experiment_id": experiment.experiment_id,
             "name": experiment.name,
-            "artifact_location": self.store.runs_dir.as_uri(),
+            "artifact_location": self._child_uri(self.store.runs_dir),
             "lifecycle_stage": "active",
             "creation_time": experiment.creation_time,
             "last_update_time": experiment.creation_time,
@@ -251,7 +263,7 @@ class MlflowApi:
             "user_id": run.user,
             "status": run.status.value,
             "start_time": run.start_time,
-            "artifact_uri": Path(run.artifact_uri).as_uri(),
+            "artifact_uri": self._child_uri(Path(run.artifact_uri)),
             "lifecycle_stage": "active",
         }
         if run.end_time is not None:

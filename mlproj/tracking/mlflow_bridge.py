@@ -52,11 +52,24 @@ class MlflowBridge:
     takes a round trip rather than a polling interval.
     """
 
-    def __init__(self, store: Store, run: Run) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run: Run,
+        listen: str = "127.0.0.1",
+        url_host: str | None = None,
+        artifact_view: tuple[str, str] | None = None,
+    ) -> None:
+        """``listen``: the address to serve on; ``url_host``: how the child reaches it (a
+        container reaches the host at its network's gateway); ``artifact_view``: a host path
+        prefix and what the child sees there instead (the store mounted in a container).
+        """
         self.store, self.run = store, run
         self.token = os.urandom(16).hex()
         self.api: MlflowApi | None = None  # made by the serving thread at the first call
-        self._socket = socket.create_server(("127.0.0.1", 0))
+        self.listen, self.url_host = listen, url_host or listen
+        self.artifact_view = artifact_view
+        self._socket = socket.create_server((listen, 0))
         self.port: int = self._socket.getsockname()[1]
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="mlproj-mlflow", daemon=True)
@@ -68,7 +81,7 @@ class MlflowBridge:
     def variables(self) -> dict[str, str]:
         """What the child needs so that MLflow's client logs into the served run."""
         return {
-            "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{self.port}",
+            "MLFLOW_TRACKING_URI": f"http://{self.url_host}:{self.port}",
             "MLFLOW_TRACKING_TOKEN": self.token,
             "MLFLOW_RUN_ID": self.run.run_id,
             "MLFLOW_EXPERIMENT_ID": self.run.experiment_id,
@@ -86,7 +99,7 @@ class MlflowBridge:
         self._stopping.set()
         if self._thread.is_alive():
             with contextlib.suppress(OSError):  # wake accept(); it sees the flag and returns
-                _wake(self.port)
+                _wake(self.listen, self.port)
             self._thread.join(_JOIN_TIMEOUT)
         self._socket.close()
         if self.api is not None:
@@ -105,7 +118,7 @@ class MlflowBridge:
             if handler is None:  # the first MLflow call: only now load the HTTP machinery
                 from mlproj.tracking.mlflow_api import MlflowApi
 
-                self.api = MlflowApi(self.store, self.run)
+                self.api = MlflowApi(self.store, self.run, self.artifact_view)
                 handler = _handler_class(self.api, self.token)
             worker = threading.Thread(
                 target=_serve_connection, args=(handler, connection, address), daemon=True
@@ -113,7 +126,7 @@ class MlflowBridge:
             worker.start()
 
 
-def _wake(port: int) -> None:
+def _wake(address: str, port: int) -> None:
     """Connect to the bridge once and hang up.
 
     A plain ``connect`` to the numeric address: ``socket.create_connection`` would resolve it
@@ -121,7 +134,7 @@ def _wake(port: int) -> None:
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as waker:
         waker.settimeout(_JOIN_TIMEOUT)
-        waker.connect(("127.0.0.1", port))
+        waker.connect((address, port))
 
 
 def _serve_connection(
