@@ -16,16 +16,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from mlproj.errors import NotFoundError, StoreError, UsageError
-from mlproj.tracking import queries, scheduling, writes
+from mlproj.tracking import queries, reaping, scheduling, writes
 from mlproj.tracking.db import Database, Tx, now_ms
 from mlproj.tracking.location import resolve_location
 from mlproj.tracking.locks import (
-    EXTERNAL_RUNNER,
     RunnerLock,
-    RunnerState,
     acquire_runner_lock,
     runner_pid,
-    runner_state,
 )
 from mlproj.tracking.models import (
     Experiment,
@@ -43,14 +40,15 @@ if TYPE_CHECKING:  # the filter language loads when a search uses it, not for ev
     from mlproj.tracking.filters import Expr
     from mlproj.tracking.sqlgen import RunQuery
 
-__all__ = ["RunnerLock", "Store"]
+# Re-exported: the runner, the CLI and the tests name them from the store.
+from mlproj.tracking.reaping import (
+    DEAD_RUNNER_MESSAGE,
+    FAILURE_TAG,
+    UNCLAIMED_GRACE_MS,
+)
 
-#: Tag set on runs whose runner died without recording an end.
-FAILURE_TAG = "mlproj.failure"
-DEAD_RUNNER_MESSAGE = "runner died without recording an end (killed or crashed)"
-#: A RUNNING run whose lock was never claimed is only declared dead after this long: the runner
-#: takes the lock right after create_run, so a younger unclaimed run is probably starting up.
-UNCLAIMED_GRACE_MS = 60_000
+__all__ = ["DEAD_RUNNER_MESSAGE", "FAILURE_TAG", "UNCLAIMED_GRACE_MS", "RunnerLock", "Store"]
+
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -397,43 +395,10 @@ class Store:
         return runner_pid(self.run_dir(run_id))
 
     def reap_dead_runs(self) -> list[str]:
-        """Mark FAILED every RUNNING run whose runner died; returns their ids.
-
-        Only RUNNING runs are inspected (an index lookup plus one lock probe each).
-        """
+        """Mark FAILED every RUNNING run whose runner died; returns their ids."""
         if not self._db.exists():
             return []
-        with self._db.read() as tx:
-            # The literal (not a bound value) lets SQLite use the partial index runs_running.
-            running = tx.rows(
-                "SELECT run_key, run_id, start_time FROM runs WHERE status = 'RUNNING'"
-            )
-        now = now_ms()
-        dead = [
-            (key, run_id) for key, run_id, start in running if self._is_dead(run_id, start, now)
-        ]
-        if not dead:
-            return []
-        reaped: list[str] = []
-        with self._db.write() as tx:
-            for key, run_id in dead:
-                # The status guard skips a run its runner finished between our read and write.
-                if tx.execute(
-                    "UPDATE runs SET status = ?, end_time = ? WHERE run_key = ? AND status = ?",
-                    (RunStatus.FAILED.value, now, key, RunStatus.RUNNING.value),
-                ):
-                    writes.upsert_tags(tx, key, {FAILURE_TAG: DEAD_RUNNER_MESSAGE})
-                    reaped.append(run_id)
-        return reaped
-
-    def _is_dead(self, run_id: str, start_time: int, now: int) -> bool:
-        run_dir = self.run_dir(run_id)
-        if (run_dir / EXTERNAL_RUNNER).exists():
-            return False  # a cluster job: its backend's status decides, not a lock on a share
-        state = runner_state(run_dir)
-        if state is RunnerState.UNCLAIMED:
-            return now - start_time > UNCLAIMED_GRACE_MS
-        return state is RunnerState.DEAD
+        return reaping.reap_dead_runs(self._db, self.run_dir)
 
 
 def _run_query(
