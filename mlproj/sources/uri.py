@@ -182,9 +182,27 @@ def _parse_scheme_url(text: str, scheme: str) -> GitUrl:
         netloc = f"{parts.username}@{netloc_host}"
     else:
         netloc = netloc_host
+    _refuse_query_secret(text, parts.query)
     query = f"?{parts.query}" if parts.query else ""
     url = f"{scheme}://{netloc}{parts.path}{query}"
     return GitUrl(url=url, scheme=scheme, host=netloc, path=parts.path, credentials=credentials)
+
+
+#: Query parameter names that carry a secret (``?private_token=...``, ``?sig=...``).
+_SECRET_WORDS = ("token", "auth", "key", "sig", "pass", "secret", "credential")
+
+
+def _refuse_query_secret(text: str, query: str) -> None:
+    """Refuse a credential in the query string: it would be stored with the run and in the cache."""
+    for pair in query.split("&") if query else ():
+        name = pair.split("=", 1)[0].lower()
+        if any(word in name for word in _SECRET_WORDS):
+            shown = redact_url(text).split("?", 1)[0]
+            raise SourceError(
+                f"source '{shown}?{name}=...': a credential in the URL's query string would be "
+                "recorded with the run; give it as https://TOKEN@host/... (sent as a header, "
+                "never stored) or through a git credential helper"
+            )
 
 
 def _refuse_option(text: str, user: str, host: str, path: str) -> None:

@@ -10,6 +10,7 @@ from mlproj.sources.uri import (
     check_subdir,
     check_version,
     join_submodule_url,
+    parse_git_url,
     parse_source,
     redact,
     redact_url,
@@ -151,3 +152,25 @@ def test_accepted_versions(version):
 )
 def test_submodule_urls(parent, url, joined):
     assert join_submodule_url(parent, url) == joined
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://gitlab.example/org/repo.git?private_token=glpat-SECRET",
+        "https://host.example/repo.git?ref=main&access_token=SECRET",
+        "https://host.example/repo.git?sig=SECRET&se=2027",
+        "https://host.example/repo.git?X-Amz-Credential=SECRET",
+    ],
+)
+def test_a_credential_in_the_query_string_is_refused_without_showing_it(url):
+    with pytest.raises(SourceError) as raised:
+        parse_git_url(url)
+    assert "SECRET" not in raised.value.message
+    assert "would be recorded with the run" in raised.value.message
+
+
+def test_a_harmless_query_string_is_kept():
+    parsed = parse_git_url("https://host.example/repo.git?ref=main")
+    assert parsed is not None
+    assert parsed.url.endswith("?ref=main")
