@@ -91,7 +91,10 @@ class CachedEnv:
                 return self._reused(request, marker, lock, started)
             lock.release()
 
+        waited: list[float] = []
+
         def waiting() -> None:
+            waited.append(time.time())
             output(f"mlproj: waiting for another mlproj to finish building env {request.key}\n")
 
         lock = self.entry.lock(shared=False, on_wait=waiting)
@@ -100,6 +103,13 @@ class CachedEnv:
             if marker is not None and request.healthy(self.prefix):
                 lock.downgrade()
                 return self._reused(request, marker, lock, started)
+            failed = self.entry.failure_since(waited[0]) if waited else None
+            if failed is not None:
+                # The build this run waited for failed: the same inputs would fail again now.
+                raise EnvError(
+                    f"{failed} (the same environment just failed to build in another mlproj "
+                    "run; not retried)"
+                )
             built = self._build(request, output, started)
             lock.downgrade()
         except BaseException:
@@ -150,9 +160,14 @@ class CachedEnv:
                 watch_signature=folder_signature(self.prefix / built.watch) if built.watch else "",
             )
             self.entry.publish(marker, built.installed, "".join(log))
+            self.entry.forget_failure()
             self.entry.touch(request.project_dir)
-        except BaseException:
+        except EnvError as exc:
             self.entry.clear()  # nothing half-built stays in the cache
+            self.entry.record_failure(exc.message)
+            raise
+        except BaseException:
+            self.entry.clear()
             raise
         details.update(built.details)
         return Prepared(True, time.monotonic() - started, built.installed, details)

@@ -132,6 +132,25 @@ class Entry:
             (self.folder / MARKER).unlink()
         shutil.rmtree(self.folder, ignore_errors=True)
 
+    def record_failure(self, message: str) -> None:
+        """Note that a build of this key just failed (runs waiting on the lock read it)."""
+        partial = self.root / f"{self.key}.failed.partial"
+        partial.write_text(f"{time.time()}\n{message}", encoding="utf-8")
+        partial.replace(self.root / f"{self.key}.failed")
+
+    def failure_since(self, since: float) -> str | None:
+        """The message of a build failure recorded at or after ``since`` (epoch seconds)."""
+        try:
+            when, message = (self.root / f"{self.key}.failed").read_text("utf-8").split("\n", 1)
+            return message if float(when) >= since else None
+        except (OSError, ValueError):
+            return None
+
+    def forget_failure(self) -> None:
+        """A build succeeded: no earlier failure stands."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.root / f"{self.key}.failed").unlink()
+
     def publish(self, marker: Marker, installed: tuple[str, ...], log: str) -> None:
         """Write the installed set and log, then the marker (atomically and durably, last)."""
         (self.folder / INSTALLED).write_text("".join(f"{line}\n" for line in installed))

@@ -134,6 +134,7 @@ def _remove_stray_locks(root: Path) -> None:
                 continue
             try:
                 if not entry.folder.exists():
+                    entry.forget_failure()  # the note of a failed build goes with its lock
                     lock_file.unlink(missing_ok=True)
             finally:
                 lock.release()

@@ -105,3 +105,41 @@ def test_ctrl_c_during_build_records_killed_and_cleans_up(tmp_path, mlproj, stor
     run = mlproj("runs", "list", "--json").json()[0]
     assert run["status"] == "KILLED"
     assert cache_entries(cache) == []  # the half-built environment was removed at once
+
+
+def test_runs_waiting_on_a_build_that_fails_fail_at_once_without_retrying(
+    tmp_path, mlproj, store_dir, cache
+):
+    counter = tmp_path / "builds.txt"
+    flag = tmp_path / "hold-the-build"
+    flag.touch()
+    project = counting_project(tmp_path / "project", counter, flag)
+    backend = project / "countpkg" / "backend.py"
+    text = backend.read_text()
+    backend.write_text(
+        text.replace("    files = {", "    raise SystemExit('no wheel')\n    files = {", 1)
+    )
+    uv_cache = str(tmp_path / "uv-cache")
+    first = start_run(project, store_dir, UV_CACHE_DIR=uv_cache)
+    wait_for(counter.exists)  # the first run builds, holding the key's lock
+    waiting = [start_run(project, store_dir, UV_CACHE_DIR=uv_cache) for _ in range(3)]
+
+    def blocked() -> int:  # runs that said they wait for the lock (in their saved build output)
+        logs = (store_dir / "runs").glob("*/env-build.log")
+        return sum("waiting for another mlproj" in log.read_text() for log in logs)
+
+    wait_for(lambda: blocked() == 3)
+    flag.unlink()
+    assert first.wait(timeout=120) == 115
+    outputs = [run.communicate(timeout=120) for run in waiting]
+    assert [run.returncode for run in waiting] == [115, 115, 115]
+    for _, stderr in outputs:
+        assert "not retried" in stderr
+    assert len(counter.read_text().splitlines()) == 1  # built (and failed) once, not four times
+    assert cache_entries(cache) == []  # nothing half-built
+    assert {r["status"] for r in mlproj("runs", "list", "--json").json()} == {"FAILED"}
+    # A later run (it did not wait for that build) tries again, and can succeed.
+    backend.write_text(text)
+    counter.unlink()
+    again = mlproj("run", str(project), "--env-manager", "uv", UV_CACHE_DIR=uv_cache)
+    assert again.returncode == 0, again.stderr
