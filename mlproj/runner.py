@@ -32,8 +32,9 @@ from mlproj.tracking.location import resolve_location
 from mlproj.tracking.models import NewRun, Run, RunStatus
 from mlproj.tracking.store import FAILURE_TAG, Store
 
-if TYPE_CHECKING:  # imported when a run uses docker: local runs do not pay for it
+if TYPE_CHECKING:  # imported when a run uses docker (or downloads): local runs do not pay
     from mlproj.envs.docker import DockerOptions
+    from mlproj.sources.downloads import Downloads
 
 DEFAULT_EXPERIMENT = "Default"
 #: Files of the run folder: the environment build output, and the installed set.
@@ -89,6 +90,17 @@ class RunPlan:
     environment: Environment
     argv: tuple[str, ...]
     command: str
+    #: Local copies of ``path`` parameters given as http(s) URLs, removed when the run ends.
+    downloads: Downloads | None = None
+
+    def release(self) -> Path | None:
+        """Give back what the plan holds: the source checkout and the downloaded inputs.
+
+        Returns the checkout's path when it is kept because the run wrote into it.
+        """
+        if self.downloads is not None:
+            self.downloads.release()
+        return self.source.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +161,7 @@ def plan_run(request: RunRequest, progress: Progress | None = None) -> RunPlan:
         snapshot=request.source_snapshot,
     )
     try:
-        return _plan(request, source)
+        return _plan(request, source, progress)
     except BaseException:
         source.release()
         raise
@@ -164,7 +176,7 @@ def _store_paths(request: RunRequest) -> tuple[Path, ...]:
     return (*folder, location.db_path, *sidecars, location.runs_dir)
 
 
-def _plan(request: RunRequest, source: ResolvedSource) -> RunPlan:
+def _plan(request: RunRequest, source: ResolvedSource, progress: Progress | None = None) -> RunPlan:
     project = load_project(source.project_dir)
     entry = resolve_entry_point(project, request.entry_point)
     params = resolve_params(
@@ -178,11 +190,22 @@ def _plan(request: RunRequest, source: ResolvedSource) -> RunPlan:
     environment = select_environment(
         project, request.env_manager, docker=docker, pinned=request.pinned_installed
     )
-    if docker is not None and environment.manager == "docker":
-        params = docker_environment(environment).localize(
-            entry, params
-        )  # paths as the container sees
-    argv = tuple(environment.wrap(render_command(entry, params, python=environment.python())))
+    downloads = None
+    if params.remote:  # last of the checks: nothing is fetched for a run that cannot start
+        from mlproj.sources.downloads import download_inputs
+
+        downloads = download_inputs(params.remote, progress)
+        params = replace(params, values={**params.values, **downloads.paths})
+    try:
+        if docker is not None and environment.manager == "docker":
+            params = docker_environment(environment).localize(
+                entry, params
+            )  # paths as the container sees
+        argv = tuple(environment.wrap(render_command(entry, params, python=environment.python())))
+    except BaseException:
+        if downloads is not None:
+            downloads.release()
+        raise
     return RunPlan(
         request=request,
         source=source,
@@ -192,6 +215,7 @@ def _plan(request: RunRequest, source: ResolvedSource) -> RunPlan:
         environment=environment,
         argv=argv,
         command=display_command(argv),
+        downloads=downloads,
     )
 
 
@@ -216,6 +240,8 @@ def _new_run(plan: RunPlan) -> NewRun:
     tags = {f"mlproj.source.{k}": v for k, v in source.details.items()}
     tags.update({f"mlproj.env.{k}": v for k, v in env.details.items()})
     tags["mlproj.project.name"] = plan.project.name
+    if plan.downloads is not None:
+        tags.update(plan.downloads.tags)  # what each downloaded path parameter held
     tags[CALLER_DIR_TAG] = str(plan.request.caller_dir)
     defaults = [name for name in plan.params.given if name not in plan.request.params]
     if defaults:  # rerun leaves these out, so they resolve as defaults again
@@ -257,7 +283,7 @@ def execute_run(plan: RunPlan, store: Store, events: RunEvents) -> RunResult:
     try:
         run = store.create_run(_new_run(plan))
     except BaseException:
-        plan.source.release()
+        plan.release()
         raise
     return _run_to_end(plan, store, run, events)
 
@@ -275,7 +301,7 @@ def execute_scheduled_run(plan: RunPlan, store: Store, run: Run, events: RunEven
         StoreError: The run is no longer SCHEDULED (cancelled, or started by another process).
     """
     if not store.mark_running(run.run_id):
-        plan.source.release()
+        plan.release()
         raise StoreError(
             f"run {run.run_id} is {store.get_run(run.run_id).status.value}, not SCHEDULED; "
             "it was cancelled or started elsewhere, so it is not run again"
@@ -293,7 +319,7 @@ def _run_to_end(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> Run
         _prepare_environment(plan, store, run, events)
         outcome, tracked = run_entry_point(plan, store, run, events)
         status, exit_code = _status_of(outcome)
-        _release_source(store, run, plan.source)
+        _release_source(store, run, plan)
         ended = _finish(store, run, status, exit_code)
         return RunResult(ended, exit_code, outcome.duration, tracked)
     except KeyboardInterrupt:
@@ -304,7 +330,7 @@ def _run_to_end(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> Run
         raise
     finally:
         # Reached with the run still RUNNING only when something above raised: record the end.
-        _release_source(store, run, plan.source)  # idempotent; also after a failed env build
+        _release_source(store, run, plan)  # idempotent; also after a failed env build
         if store.get_run(run.run_id).status is RunStatus.RUNNING:
             _finish(store, run, status, exit_code)
         lock.release()
@@ -321,9 +347,9 @@ def _save_source_snapshot(run_dir: Path, source: ResolvedSource) -> None:
         target.write_bytes(content)
 
 
-def _release_source(store: Store, run: Run, source: ResolvedSource) -> None:
-    """Give up the run's private checkout; record where it is when the run wrote into it."""
-    kept = source.release()
+def _release_source(store: Store, run: Run, plan: RunPlan) -> None:
+    """Give up the run's private checkout and downloads; record where a kept checkout is."""
+    kept = plan.release()
     if kept is not None:
         store.set_tags(run.run_id, {"mlproj.source.workdir": str(kept)})
 

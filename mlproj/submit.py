@@ -62,7 +62,7 @@ def submit_run(plan: RunPlan, store: Store, backend: Backend, config: BackendCon
         tags = {BACKEND_TAG: backend.name, WATCH_TAG: backend.name}
         run = create_scheduled_run(plan, store, tags)
     except BaseException:
-        plan.source.release()
+        plan.release()
         raise
     run_dir = store.run_dir(run.run_id)
     try:
@@ -78,7 +78,7 @@ def submit_run(plan: RunPlan, store: Store, backend: Backend, config: BackendCon
         store.delete_runs([run.run_id])
         raise
     finally:
-        plan.source.release()  # the executing mlproj checks the source out again
+        plan.release()  # the executing mlproj checks the source out again
     store.set_tags(run.run_id, {JOB_ID_TAG: job_id})
     return Submitted(store.get_run(run.run_id), backend.name, job_id)
 

@@ -44,7 +44,7 @@ def submit_command(
         try:
             sys.stdout.write(dry_run_text(plan, store, backend))
         finally:
-            plan.source.release()
+            plan.release()
         return 0
     submitted = submit_run(plan, store, backend, config)
     run = submitted.run

@@ -100,7 +100,7 @@ def run_command(
 
         found, reason = reusable_run(store, plan)
         if found is not None:
-            plan.source.release()  # nothing runs: a git checkout made for the plan goes back
+            plan.release()  # nothing runs: a git checkout made for the plan goes back
             reporter.reused(found)
             sys.stdout.write(f"{found.run_id}\n")
             return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -47,11 +47,14 @@ class ResolvedParams:
         values: What goes into the command for declared parameters: ``given`` except that
             local ``path`` and ``uri`` values are absolute paths.
         extra: Undeclared ``-P`` values (also in ``given``), appended as ``--key value``.
+        remote: ``path`` parameters given as http(s) URLs (name -> URL): as MLflow does, the
+            file is downloaded before the run and ``values`` then names the local copy.
     """
 
     given: dict[str, str]
     values: dict[str, str]
     extra: dict[str, str]
+    remote: dict[str, str] = field(default_factory=dict)
 
 
 def parse_param_args(args: Sequence[str]) -> dict[str, str]:
@@ -124,7 +127,17 @@ def resolve_params(
         errors.append(_undeclared_message(entry, extra))
     if errors:
         raise _params_error(entry, errors)
-    return ResolvedParams(given={**recorded, **extra}, values=values, extra=extra)
+    remote = {
+        p.name: values[p.name]
+        for p in entry.parameters
+        if p.type is ParamType.PATH and p.name in values and is_download(values[p.name])
+    }
+    return ResolvedParams(given={**recorded, **extra}, values=values, extra=extra, remote=remote)
+
+
+def is_download(text: str) -> bool:
+    """True for a ``path`` value mlproj downloads before the run (an http or https URL)."""
+    return text.lower().startswith(("http://", "https://"))
 
 
 def _resolve_declared(
@@ -168,14 +181,16 @@ def _resolve_path(text: str, base: Path) -> tuple[str, str | None]:
     if not text:
         return text, "the value is empty (expected a path)"
     local = text
+    if is_download(text):
+        return text, None  # downloaded before the run (see ResolvedParams.remote)
     if has_scheme(text):
         url = urlparse(text)
         if url.scheme != "file" or url.netloc not in ("", "localhost"):
-            # MLflow downloads remote path values before the run; mlproj does not (yet), and
-            # handing the program a URI where it expects a file would only fail later.
+            # Handing the program a URI where it expects a file would only fail later.
             return text, (
-                f"{text!r} is a remote URI; path parameters must be local files "
-                "(declare the parameter as type uri to pass URIs through)"
+                f"{text!r} is a remote URI that mlproj cannot download (it fetches http and "
+                "https); download it first and pass the file, or declare the parameter as "
+                "type uri to pass URIs through"
             )
         local = unquote(url.path)
     absolute = _absolute(local, base)

@@ -19,11 +19,12 @@ if sys.argv[2] == "stubborn":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 grandchild = subprocess.Popen(["sleep", "300"])
-with open(sys.argv[1] + ".tmp", "w") as handle:
-    handle.write(f"{os.getpid()} {grandchild.pid}")
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-print("ready", flush=True)
 try:
+    # "ready" is printed before the pid file appears: the test signals once it exists.
+    print("ready", flush=True)
+    with open(sys.argv[1] + ".tmp", "w") as handle:
+        handle.write(f"{os.getpid()} {grandchild.pid}")
+    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
     time.sleep(300)
 except KeyboardInterrupt:
     sys.exit(130)

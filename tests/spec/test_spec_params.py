@@ -202,10 +202,17 @@ def test_path_must_exist(dirs):
     )
 
 
-@pytest.mark.parametrize("value", ["s3://bucket/key", "https://example.com/x.csv", "models:/m/1"])
-def test_remote_path_is_refused(dirs, value):
-    with pytest.raises(ProjectError, match="is a remote URI; path parameters must be local"):
+@pytest.mark.parametrize("value", ["s3://bucket/key", "gs://b/x.csv", "models:/m/1"])
+def test_remote_path_that_cannot_be_downloaded_is_refused(dirs, value):
+    with pytest.raises(ProjectError, match="is a remote URI that mlproj cannot download"):
         resolve(entry(Parameter("data", ParamType.PATH)), {"data": value}, dirs)
+
+
+@pytest.mark.parametrize("value", ["https://example.com/x.csv", "HTTP://host:8000/d/x.csv"])
+def test_http_path_is_left_for_download(dirs, value):
+    resolved = resolve(entry(Parameter("data", ParamType.PATH)), {"data": value}, dirs)
+    assert resolved.remote == {"data": value}
+    assert resolved.given == {"data": value}
 
 
 @pytest.mark.parametrize(
