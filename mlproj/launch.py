@@ -17,6 +17,9 @@ from mlproj.tracking.live import LiveOptions, LiveSummary, LiveTracking
 from mlproj.tracking.models import Run
 from mlproj.tracking.store import Store
 
+#: The label every container of a run carries (its value: the run id).
+RUN_LABEL = "mlproj.run_id"
+
 if TYPE_CHECKING:
     from mlproj.envs.docker import DockerEnvironment
     from mlproj.runner import RunEvents, RunPlan
@@ -82,6 +85,7 @@ def _run_container(
     """
     from mlproj.backends.docker import ContainerRequest, run_container
 
+    remove_orphan_containers(store, exclude=run.run_id)
     spec = env.container_run(plan.argv, live.child_environment(run_variables(store, run)))
     run_dir = store.run_dir(run.run_id)
     request = ContainerRequest(
@@ -92,7 +96,7 @@ def _run_container(
         stderr_log=run_dir / "stderr.log",
         echo=plan.request.echo_output,
         keep=spec.keep,
-        labels={"mlproj.run_id": run.run_id},
+        labels={RUN_LABEL: run.run_id},
         stdout_tap=live.stdout_tap,
     )
 
@@ -112,6 +116,29 @@ def _container_bridge(options: LiveOptions, env: DockerEnvironment) -> LiveOptio
         return replace(options, bridge_unavailable=endpoint)
     listen, url_host, view = endpoint
     return replace(options, bridge_listen=listen, bridge_url_host=url_host, artifact_view=view)
+
+
+def remove_orphan_containers(store: Store, exclude: str = "") -> list[str]:
+    """Remove running containers whose run in this store has ended; returns their run ids.
+
+    A container outlives an mlproj that was killed outright (SIGKILL): its run is then reaped
+    as FAILED by the store, and the next docker run of the store removes the container.
+    """
+    from mlproj.backends.docker import remove_container, running_labelled
+    from mlproj.errors import NotFoundError
+
+    removed = []
+    for container_id, run_id in running_labelled(RUN_LABEL):
+        if not run_id or run_id == exclude:
+            continue
+        try:
+            ended = store.get_run(run_id).status.is_terminal  # reaps a dead runner first
+        except NotFoundError:
+            continue  # a run of another store
+        if ended and remove_container(container_id):
+            store.set_tags(run_id, {"mlproj.env.container_removed": container_id})
+            removed.append(run_id)
+    return removed
 
 
 def docker_environment(environment: Environment) -> DockerEnvironment:

@@ -227,3 +227,25 @@ def _wait(container: Container, interrupts: _Interrupts) -> int:
             f"{dockerapi.short_error(box['error'])}"
         )
     return int(box["result"].get("StatusCode", 1))
+
+
+def running_labelled(label: str) -> list[tuple[str, str]]:
+    """``(container id, label value)`` of every running container that carries ``label``.
+
+    One low-level list call (the high-level listing inspects each container). An engine that
+    cannot be asked gives an empty list: this only serves the clean-up of orphans.
+    """
+    try:
+        listed = dockerapi.client().api.containers(filters={"label": label, "status": "running"})
+    except Exception:  # clean-up is best effort: the run goes on regardless
+        return []
+    return [(str(c["Id"]), str((c.get("Labels") or {}).get(label, ""))) for c in listed]
+
+
+def remove_container(container_id: str) -> bool:
+    """Stop and remove a container; False when it could not be (already gone, engine error)."""
+    try:
+        dockerapi.client().api.remove_container(container_id, force=True)
+    except Exception:  # already gone, or the engine refused: nothing to do
+        return False
+    return True

@@ -74,3 +74,29 @@ def test_stubborn_container_is_escalated_to_sigkill(mlproj, sleeper, store_dir):
     assert proc.returncode == 130
     assert time.monotonic() - began < 20  # INT, 0.5 s, TERM, 0.5 s, KILL, then removal
     assert mlproj("runs", "list", "--json").json()[0]["status"] == "KILLED"
+
+
+def test_container_of_a_sigkilled_mlproj_is_removed_by_the_next_docker_run(
+    mlproj, sleeper, store_dir, docker_client, write_project
+):
+    proc = start(sleeper, store_dir)
+    killed = mlproj("runs", "list", "--json").json()[0]["run_id"]
+    proc.kill()  # SIGKILL: mlproj cannot stop its container
+    proc.communicate(timeout=30)
+
+    def running() -> list[str]:
+        found = docker_client.api.containers(filters={"label": f"mlproj.run_id={killed}"})
+        return [c["Id"] for c in found]
+
+    assert running()  # still there: nobody was left to stop it
+    quick = write_project(
+        {
+            "MLproject": f"docker_env:\n  image: {PYTHON}\nentry_points:\n  main:\n"
+            "    command: python -c pass\n"
+        }
+    )
+    assert mlproj("run", str(quick)).returncode == 0
+    assert running() == []  # removed before the next container started
+    run = mlproj("runs", "show", killed, "--json").json()
+    assert run["status"] == "FAILED"  # reaped: its runner died
+    assert "mlproj.env.container_removed" in run["tags"]
