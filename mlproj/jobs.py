@@ -169,6 +169,7 @@ def wait_runs(
     *,
     on_poll: Callable[[list[Run]], None] | None = None,
     timeout: float | None = None,
+    interval: float | None = None,
 ) -> list[Run]:
     """Poll until every run has ended (one status call per backend per interval).
 
@@ -187,7 +188,7 @@ def wait_runs(
         if deadline is not None and time.monotonic() >= deadline:
             waiting = ", ".join(r.run_id[:12] for r in runs if not r.status.is_terminal)
             raise UsageError(f"timed out after {timeout:g} s; still not ended: {waiting}")
-        time.sleep(poll_interval())
+        time.sleep(interval or poll_interval())
 
 
 def wait_exit_code(runs: Sequence[Run]) -> int:

@@ -267,9 +267,17 @@ def runs_logs(
     stderr: Annotated[
         bool, typer.Option("--stderr", help="Print stderr instead of stdout.")
     ] = False,
+    follow: Annotated[
+        bool,
+        typer.Option("-f", "--follow", help="Keep printing as the run writes, until it ends."),
+    ] = False,
     tracking_uri: TrackingUri = None,
 ) -> int:
     """Print the output a run saved."""
+    if follow:
+        from mlproj.cli.backend_commands import runs_follow_command
+
+        return runs_follow_command(run_id, stderr=stderr, tracking_uri=tracking_uri)
     from mlproj.cli.commands import runs_logs_command
 
     return runs_logs_command(run_id, stderr=stderr, tracking_uri=tracking_uri)

@@ -16,13 +16,15 @@ from typing import BinaryIO
 from mlproj.backends.config import load_backend_config
 from mlproj.cli.progress import RunReporter
 from mlproj.errors import Terminated, UsageError
-from mlproj.jobs import backend_named, cancel_runs, wait_exit_code, wait_runs
+from mlproj.jobs import backend_named, cancel_runs, poll_interval, wait_exit_code, wait_runs
 from mlproj.runner import RunPlan
 from mlproj.tracking.models import Run
 from mlproj.tracking.store import Store
 
 #: Seconds an interrupted attached run waits for its job to confirm the cancel.
 _CANCEL_ON_INTERRUPT = 30.0
+#: Seconds between two reads of a followed run's log.
+_FOLLOW_INTERVAL = 0.5
 
 
 def submit_command(
@@ -80,14 +82,15 @@ def follow_run(store: Store, run: Run, reporter: RunReporter) -> int:
 
 
 class _LogFollower:
-    """Copies what was appended to the run's stdout.log and stderr.log since the last call."""
+    """Copies what was appended to the run's log files since the last call.
 
-    def __init__(self, run_dir: Path) -> None:
-        self.files: list[tuple[Path, BinaryIO]] = [
-            (run_dir / "stdout.log", sys.stdout.buffer),
-            (run_dir / "stderr.log", sys.stderr.buffer),
-        ]
-        self.offsets = [0, 0]
+    By default stdout.log to stdout and stderr.log to stderr; ``files`` picks others.
+    """
+
+    def __init__(self, run_dir: Path, files: Sequence[tuple[str, BinaryIO]] = ()) -> None:
+        chosen = files or [("stdout.log", sys.stdout.buffer), ("stderr.log", sys.stderr.buffer)]
+        self.files: list[tuple[Path, BinaryIO]] = [(run_dir / name, sink) for name, sink in chosen]
+        self.offsets = [0] * len(self.files)
 
     def copy(self) -> None:
         for index, (path, sink) in enumerate(self.files):
@@ -123,4 +126,17 @@ def runs_cancel_command(run_ids: Sequence[str], *, timeout: float, tracking_uri:
     store = Store.open(tracking_uri)
     for run in cancel_runs(store, run_ids, timeout):
         sys.stderr.write(f"mlproj: run {run.run_id} {run.status.value}\n")
+    return 0
+
+
+def runs_follow_command(run_id: str, *, stderr: bool, tracking_uri: str | None) -> int:
+    """`mlproj runs logs RUN --follow`: the saved output, then what comes, until the run ends."""
+    store = Store.open(tracking_uri)
+    run = store.get_run(run_id)
+    name = "stderr.log" if stderr else "stdout.log"
+    follower = _LogFollower(store.run_dir(run.run_id), [(name, sys.stdout.buffer)])
+    # Output is read from files: a short interval costs little (one status call per poll).
+    interval = min(poll_interval(), _FOLLOW_INTERVAL)
+    wait_runs(store, [run.run_id], on_poll=lambda _runs: follower.copy(), interval=interval)
+    follower.copy()  # what was written between the last poll and the end
     return 0

@@ -103,3 +103,12 @@ def test_backend_config_without_a_backend_is_a_usage_error(mlproj, write_project
     assert done.returncode == 112
     assert "--backend-config applies to a backend" in done.stderr
     assert mlproj("runs", "list", "--json").json() == []
+
+
+def test_logs_follow_prints_until_the_run_ends(mlproj, write_project):
+    project = write_project(SLEEPY)
+    run_id = mlproj("run", str(project), "--detach", "-P", "pause=1.5").stdout.strip()
+    followed = mlproj("runs", "logs", run_id, "--follow")
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout == "up\ndown\n"  # including what came after the command started
+    assert status_of(mlproj, run_id)["status"] == "FINISHED"
