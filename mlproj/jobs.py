@@ -93,8 +93,20 @@ def refresh_backend_runs(store: Store) -> int:
         backend = backend_named(name, BackendConfig(json.loads(values)))
         states = backend.status([w.job_id for w in watched])
         for each in watched:
-            record_job_state(store, each, states.get(each.job_id), name)
+            state = states.get(each.job_id)
+            if state is None or state.phase.is_terminal:
+                _collect(backend, each, store)
+            record_job_state(store, each, state, name)
     return len(groups)
+
+
+def _collect(backend: Backend, watched: Watched, store: Store) -> None:
+    """The ended job's output into the run's folder; a failure is noted, never fatal."""
+    try:
+        backend.collect_output(watched.job_id, store.run_dir(watched.run.run_id))
+    except (MlprojError, OSError) as exc:
+        reason = exc.message if isinstance(exc, MlprojError) else str(exc)
+        store.set_tags(watched.run.run_id, {"mlproj.backend.output_error": reason})
 
 
 def _unsubmitted(store: Store, run: Run) -> None:

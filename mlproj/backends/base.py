@@ -96,6 +96,12 @@ class Backend(Protocol):
     def render(self, submission: Submission) -> str:
         """The job as the scheduler would receive it (``--dry-run``): a script, a manifest."""
 
+    def collect_output(self, job_id: str, run_dir: Path) -> None:
+        """Once the job has ended, save its output into the run's folder if it is not there.
+
+        Backends whose jobs write into the run's folder themselves (local, Slurm) do nothing.
+        """
+
 
 def wait_for(
     backend: Backend,

@@ -143,6 +143,41 @@ class KubernetesBackend:
             missing_ok=True,
         )
 
+    def collect_output(self, job_id: str, run_dir: Path) -> None:
+        """Save the output of the Job's last pod as the run's stdout.log (stderr is merged in).
+
+        Called once the Job has ended; the pod may already be gone (then nothing is saved).
+
+        Raises:
+            BackendError: No client, no cluster configured, or the API is unreachable.
+        """
+        session = self._connect()
+        namespace, name = _split(job_id, session.namespace)
+        listed = session.call(
+            f"listing the pods of Job {name}",
+            session.core.list_namespaced_pod,
+            namespace,
+            label_selector=f"{JOB_LABEL}={name}",
+            raw=True,
+        )
+        pods = sorted(
+            listed.get("items") or [],
+            key=lambda pod: pod.get("metadata", {}).get("creationTimestamp") or "",
+        )
+        if not pods:
+            return
+        pod = pods[-1]["metadata"]["name"]
+        log = session.call(
+            f"reading the log of pod {pod}",
+            session.core.read_namespaced_pod_log,
+            pod,
+            namespace,
+            missing_ok=True,
+            _preload_content=False,
+        )
+        if log is not None:
+            (run_dir / "stdout.log").write_bytes(log.data)
+
     def _connect(self) -> _Session:
         if self._session is None:
             self._session = _Session.open(self.config.context)

@@ -40,6 +40,9 @@ class LocalBackend:
         """Seconds between two checks while waiting."""
         return self.interval
 
+    def collect_output(self, job_id: str, run_dir: Path) -> None:
+        """Nothing to do: the job wrote its logs into the run's folder itself."""
+
     def render(self, submission: Submission) -> str:
         """The command the detached process runs."""
         return shlex.join(submission.launcher) + "\n"

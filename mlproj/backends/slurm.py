@@ -179,6 +179,9 @@ class SlurmBackend:
         """Seconds between two squeue calls."""
         return self.config.poll_interval
 
+    def collect_output(self, job_id: str, run_dir: Path) -> None:
+        """Nothing to do: the job wrote its logs into the run's folder itself."""
+
     def render(self, submission: Submission) -> str:
         """The batch script ``sbatch`` would receive."""
         return render_script(submission, self.config)

@@ -26,6 +26,7 @@ K8S_VERSION = "1.37.0"
 
 _JOBS = re.compile(r"^/apis/batch/v1/namespaces/([^/]+)/jobs(?:/([^/]+))?$")
 _PODS = re.compile(r"^/api/v1/namespaces/([^/]+)/pods$")
+_POD_LOG = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/log$")
 _IN = re.compile(r"^\s*([\w./-]+)\s+in\s+\(([^)]*)\)\s*$")
 
 
@@ -50,6 +51,8 @@ class StubApi:
     pods: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
     url: str = ""
+    #: (namespace, pod name) -> what ``GET .../pods/NAME/log`` answers.
+    logs: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def load_recorded(self) -> None:
         """Serve the recorded Job and pod lists (namespace ``ml``)."""
@@ -113,6 +116,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         request = self._request()
         selector = request.query.get("labelSelector", [""])[0]
+        log = _POD_LOG.match(request.path)
+        if log:
+            text = self.api.logs.get((log.group(1), log.group(2)))
+            if text is None:
+                self._reply(404, _status(404, "NotFound", f'pods "{log.group(2)}" not found'))
+                return
+            body = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         jobs, pods = _JOBS.match(request.path), _PODS.match(request.path)
         if jobs and not jobs.group(2):
             items = [j for (ns, _), j in self.api.jobs.items() if ns == jobs.group(1)]

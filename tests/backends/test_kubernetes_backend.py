@@ -205,11 +205,27 @@ def test_mlproj_run_on_kubernetes_end_to_end(stub_api, mlproj, write_project, mo
     assert run["status"] == "SCHEDULED"
     assert run["tags"]["mlproj.backend.job_id"] == f"{key[0]}/{key[1]}"
     job["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
+    pod = f"{key[1]}-x7k2p"
+    stub_api.pods.append(
+        {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": pod,
+                "namespace": key[0],
+                "labels": {"mlproj.job": key[1], "mlproj.run_id": run_id},
+                "creationTimestamp": "2026-11-25T10:00:00Z",
+            },
+            "status": {"phase": "Succeeded"},
+        }
+    )
+    stub_api.logs[(key[0], pod)] = "hi from the pod\n"
     waited = mlproj("runs", "wait", run_id)
     assert waited.returncode == 0, waited.stderr
     run = mlproj("runs", "show", run_id, "--json").json()
     assert (run["status"], run["exit_code"]) == ("FINISHED", 0)
     assert run["tags"]["mlproj.backend.state"] == "Complete"
+    assert mlproj("runs", "logs", run_id).stdout == "hi from the pod\n"  # the pod's output
 
 
 def test_cancel_on_kubernetes_deletes_the_job_and_kills_the_run(stub_api, mlproj, write_project):
