@@ -163,7 +163,7 @@ def _status_of_state(state: JobState | None) -> tuple[RunStatus, int | None]:
         return RunStatus.FAILED, None
     if state.phase is JobPhase.FINISHED:
         return RunStatus.FINISHED, state.exit_code if state.exit_code is not None else 0
-    return RunStatus(state.phase.value), state.exit_code
+    return state.phase, state.exit_code
 
 
 def poll_interval() -> float:

@@ -10,6 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mlproj"
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
     "mlproj.errors": ["mlproj."],
+    "mlproj.status": ["mlproj."],
     # The protocol writer is copied into environments without mlproj: standard library only.
     "mlproj.logwriter": ["mlproj."],
     # Comparing runs is pure: recorded runs in, rows out.

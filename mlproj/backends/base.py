@@ -12,27 +12,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Protocol
+
+from mlproj.status import RunStatus
 
 #: Seconds between two status calls while waiting (``MLPROJ_POLL_INTERVAL`` overrides it).
 DEFAULT_POLL_INTERVAL = 2.0
 
 
-class JobPhase(str, Enum):
-    """Where a job is in its life, in the run statuses' words (the caller maps by value)."""
-
-    SCHEDULED = "SCHEDULED"
-    RUNNING = "RUNNING"
-    FINISHED = "FINISHED"
-    FAILED = "FAILED"
-    KILLED = "KILLED"
-
-    @property
-    def is_terminal(self) -> bool:
-        """True once the job has ended, whichever way."""
-        return self in (JobPhase.FINISHED, JobPhase.FAILED, JobPhase.KILLED)
+#: A job's phase is the run status it means (SCHEDULED while queued...); backends map their
+#: scheduler's states onto it and keep the scheduler's own word in :attr:`JobState.native`.
+JobPhase = RunStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,22 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 
+from mlproj.status import RunStatus
 
-class RunStatus(str, Enum):
-    """Lifecycle state of a run (the names MLflow uses)."""
-
-    SCHEDULED = "SCHEDULED"
-    RUNNING = "RUNNING"
-    FINISHED = "FINISHED"
-    FAILED = "FAILED"
-    KILLED = "KILLED"
-
-    @property
-    def is_terminal(self) -> bool:
-        """True once the run has ended (FINISHED, FAILED or KILLED)."""
-        return self in (RunStatus.FINISHED, RunStatus.FAILED, RunStatus.KILLED)
+# RunStatus is re-exported: the store's callers name it from here.
+__all__ = ["Experiment", "Metric", "NewRun", "PastRun", "Run", "RunMatch", "RunStatus"]
 
 
 @dataclass(frozen=True, slots=True)
