@@ -129,7 +129,21 @@ def record_job_state(store: Store, watched: Watched, state: JobState | None, bac
     native = state.native if state is not None else "GONE"
     if run.status.is_terminal or not _record_end(store, watched, state, backend):
         store.set_tags(run.run_id, {STATE_TAG: native})  # ended by its runner: keep why anyway
+        if state is not None and state.phase is RunStatus.FAILED:
+            _killed_for_a_failure(store, watched, state, backend)
     store.delete_tag(run.run_id, WATCH_TAG)  # the scheduler's final word is in
+
+
+def _killed_for_a_failure(store: Store, watched: Watched, state: JobState, backend: str) -> None:
+    """A run its runner recorded KILLED because the scheduler stopped it (time limit, memory,
+    node failure): the runner only saw a SIGTERM; the scheduler says it was a failure."""
+    run = store.get_run(watched.run.run_id)
+    if run.status is not RunStatus.KILLED:
+        return
+    detail = f" ({state.reason})" if state.reason else ""
+    reason = f"{backend} job {watched.job_id} was stopped by the scheduler: {state.native}{detail}"
+    store.finish_run(run.run_id, RunStatus.FAILED, run.exit_code, end_time=run.end_time)
+    store.set_tags(run.run_id, {FAILURE_TAG: reason})
 
 
 def _record_end(store: Store, watched: Watched, state: JobState | None, backend: str) -> bool:

@@ -118,6 +118,20 @@ def test_a_run_its_runner_ended_keeps_its_end_and_gains_the_state(store):
     assert run.tags[STATE_TAG] == "PREEMPTED"
 
 
+@pytest.mark.parametrize("job", ["103", "104", "105"])  # NODE_FAIL, OUT_OF_MEMORY, TIMEOUT
+def test_a_run_killed_by_the_scheduler_for_a_failure_is_failed(store, job):
+    """mlproj on the node saw SIGTERM and recorded KILLED; the scheduler says why."""
+    watched = submitted(store, job)
+    store.finish_run(watched.run.run_id, RunStatus.KILLED, 143)
+    ended = Watched(store.get_run(watched.run.run_id), job)
+    state = parse_squeue(SQUEUE)[job]
+    record_job_state(store, ended, state, "slurm")
+    run = store.get_run(watched.run.run_id)
+    assert (run.status, run.exit_code) == (RunStatus.FAILED, 143)
+    assert run.tags[STATE_TAG] == state.native
+    assert f"was stopped by the scheduler: {state.native} ({state.reason})" in run.tags[FAILURE_TAG]
+
+
 def test_queued_and_running_jobs_only_update_the_state(store):
     watched = submitted(store, "101", RunStatus.SCHEDULED)
     record_job_state(store, watched, parse_squeue(SQUEUE)["101"], "slurm")
