@@ -6,7 +6,7 @@ them, so `mlproj --help` and `mlproj runs list` start fast.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -14,6 +14,9 @@ from mlproj import __version__
 from mlproj.cli.cache import cache_app
 from mlproj.cli.envs import envs_app
 from mlproj.cli.typerapp import new_typer
+
+if TYPE_CHECKING:
+    from mlproj.cli.backend_choice import BackendChoice
 
 app = new_typer(
     "Run MLproject projects reproducibly and record every run to a local tracking store."
@@ -150,7 +153,7 @@ def run(
     ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
-    from mlproj.cli.commands import BackendChoice, run_command
+    from mlproj.cli.commands import run_command
 
     docker = None
     if docker_args or build_image or keep_container or image_user:
@@ -172,7 +175,7 @@ def run(
         reuse=reuse,
         capture_scalars=capture_scalars,
         offline=offline,
-        backend=BackendChoice(backend, backend_config, detach, dry_run),
+        backend=_backend_choice(backend, backend_config, detach, dry_run),
     )
 
 
@@ -181,6 +184,17 @@ Version = Annotated[
     typer.Option("-v", "--version", help="Git branch, tag or commit (git sources)."),
 ]
 Offline = Annotated[bool, typer.Option("--offline", help="Never fetch git sources; use the cache.")]
+
+
+def _backend_choice(
+    name: str, config: str | None, detach: bool, dry_run: bool
+) -> BackendChoice | None:
+    """None for a plain local run (the common case creates nothing)."""
+    if name == "local" and config is None and not detach and not dry_run:
+        return None
+    from mlproj.cli.backend_choice import BackendChoice
+
+    return BackendChoice(name, config, detach, dry_run)
 
 
 @app.command()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from mlproj.tracking.models import RunStatus
 from mlproj.tracking.store import Store
 
 if TYPE_CHECKING:
+    from mlproj.cli.backend_choice import BackendChoice
     from mlproj.envs.docker import DockerOptions
 
 
@@ -31,21 +31,6 @@ def _refreshed_store(tracking_uri: str | None) -> Store:
 
         refresh_backend_runs(store)
     return store
-
-
-@dataclass(frozen=True, slots=True)
-class BackendChoice:
-    """`-b`, `-c`, `--detach` and `--dry-run` of `mlproj run`."""
-
-    name: str = "local"
-    config: str | None = None
-    detach: bool = False
-    dry_run: bool = False
-
-    @property
-    def submits(self) -> bool:
-        """True when the run is handed to a backend instead of run attached in this process."""
-        return self.name != "local" or self.detach or self.dry_run
 
 
 def run_command(

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from mlproj.errors import NotFoundError, StoreError, UsageError
-from mlproj.tracking import queries, reaping, scheduling, writes
+from mlproj.tracking import queries, reaping, writes
 from mlproj.tracking.db import Database, Tx, now_ms
 from mlproj.tracking.location import resolve_location
 from mlproj.tracking.locks import (
@@ -34,10 +34,10 @@ from mlproj.tracking.models import (
     RunStatus,
 )
 from mlproj.tracking.names import generate_run_name, new_run_id
-from mlproj.tracking.scheduling import TaggedRun
 
 if TYPE_CHECKING:  # the filter language loads when a search uses it, not for every run
     from mlproj.tracking.filters import Expr
+    from mlproj.tracking.scheduling import TaggedRun
     from mlproj.tracking.sqlgen import RunQuery
 
 # Re-exported: the runner, the CLI and the tests name them from the store.
@@ -178,6 +178,8 @@ class Store:
 
     def mark_running(self, run_id: str) -> bool:
         """A SCHEDULED run starts (on its node); False when it is no longer SCHEDULED."""
+        from mlproj.tracking import scheduling  # runs executed elsewhere only
+
         with self._db.write() as tx:
             return scheduling.mark_running(tx, run_id)
 
@@ -185,6 +187,8 @@ class Store:
         self, run_id: str, status: RunStatus, exit_code: int | None, tags: Mapping[str, str]
     ) -> bool:
         """Record the end of a SCHEDULED or RUNNING run; False (nothing written) if it ended."""
+        from mlproj.tracking import scheduling
+
         with self._db.write() as tx:
             return scheduling.end_active_run(tx, run_id, status, exit_code, tags)
 
@@ -192,6 +196,8 @@ class Store:
         """Runs carrying the tag ``key``, whatever their status (for rare tags only)."""
         if not self._db.exists():
             return []
+        from mlproj.tracking import scheduling
+
         with self._db.read() as tx:
             return scheduling.runs_with_tag(tx, key)
 
