@@ -22,13 +22,6 @@ from pathlib import Path
 
 from mlproj.errors import SourceError
 from mlproj.sources.gitcli import first_error, run_git, run_git_bytes
-from mlproj.sources.snapshot import (
-    DIFF_FILE,
-    EXECUTABLE_LIST,
-    UNTRACKED_DIR,
-    UNTRACKED_LIST,
-    quote_path,
-)
 from mlproj.sources.uri import redact_url
 
 #: Untracked regular files up to this size are saved with the run (a larger one makes the run
@@ -173,6 +166,12 @@ def _snapshot(
     details: dict[str, str],
     warnings: list[str],
 ) -> dict[str, bytes]:
+    from mlproj.sources.snapshot import (  # dirty trees only
+        DIFF_FILE,
+        EXECUTABLE_LIST,
+        UNTRACKED_LIST,
+    )
+
     files: dict[str, bytes] = {}
     if status.changed:
         base = status.commit or EMPTY_TREE
@@ -202,6 +201,8 @@ def _snapshot(
 
 
 def _path_list(paths: list[str]) -> bytes:
+    from mlproj.sources.snapshot import quote_path
+
     return "".join(f"{quote_path(p)}\n" for p in paths).encode(errors="surrogateescape")
 
 
@@ -209,6 +210,8 @@ def _small_files(
     root: Path, untracked: list[str], files: dict[str, bytes]
 ) -> tuple[int, list[str]]:
     """Save the small untracked files; how many, and which of them are executable."""
+    from mlproj.sources.snapshot import UNTRACKED_DIR
+
     budget, saved, executable = SNAPSHOT_BUDGET, 0, []
     for rel in untracked:
         if saved >= SNAPSHOT_FILES:
