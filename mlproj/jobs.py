@@ -12,6 +12,7 @@ Light on purpose (``runs list`` imports it): no runner, no environments, no sour
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -178,6 +179,33 @@ def _status_of_state(state: JobState | None) -> tuple[RunStatus, int | None]:
     if state.phase is JobPhase.FINISHED:
         return RunStatus.FINISHED, state.exit_code if state.exit_code is not None else 0
     return state.phase, state.exit_code
+
+
+class OutputRefresher:
+    """Brings a followed run's saved output up to date while it runs, for backends whose jobs
+    cannot write into the store (a Kubernetes pod's log); a no-op for the others."""
+
+    def __init__(self, store: Store, run: Run) -> None:
+        self.store, self.run_id = store, run.run_id
+        self.job_id = run.tags.get(JOB_ID_TAG)
+        self.backend: Backend | None = None
+        name = run.tags.get(BACKEND_TAG)
+        if name is not None and name not in ("local", "slurm") and self.job_id is not None:
+            try:
+                backend, config = read_backend(store.run_dir(run.run_id))
+                self.backend = backend_named(backend, BackendConfig(config))
+            except MlprojError:
+                self.backend = None
+
+    def refresh(self, runs: Sequence[Run]) -> None:
+        """Copy the job's current output into the run's folder (best effort: never raises)."""
+        if self.backend is None or self.job_id is None:
+            return
+        if all(run.status.is_terminal for run in runs if run.run_id == self.run_id):
+            return  # the final output is collected when the end is recorded
+        # The pod may not exist yet: the next poll tries again.
+        with contextlib.suppress(MlprojError, OSError):
+            self.backend.collect_output(self.job_id, self.store.run_dir(self.run_id))
 
 
 def poll_interval() -> float:

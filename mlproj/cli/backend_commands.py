@@ -16,7 +16,14 @@ from typing import BinaryIO
 from mlproj.backends.config import load_backend_config
 from mlproj.cli.progress import RunReporter
 from mlproj.errors import Terminated, UsageError
-from mlproj.jobs import backend_named, cancel_runs, poll_interval, wait_exit_code, wait_runs
+from mlproj.jobs import (
+    OutputRefresher,
+    backend_named,
+    cancel_runs,
+    poll_interval,
+    wait_exit_code,
+    wait_runs,
+)
 from mlproj.runner import RunPlan
 from mlproj.tracking.models import Run
 from mlproj.tracking.store import Store
@@ -63,8 +70,14 @@ def submit_command(
 def follow_run(store: Store, run: Run, reporter: RunReporter) -> int:
     """Stream the run's output until it ends; Ctrl-C or SIGTERM cancel it."""
     follower = _LogFollower(store.run_dir(run.run_id))
+    output = OutputRefresher(store, run)
+
+    def poll(runs: list[Run]) -> None:
+        output.refresh(runs)
+        follower.copy()
+
     try:
-        ended = wait_runs(store, [run.run_id], on_poll=lambda _runs: follower.copy())
+        ended = wait_runs(store, [run.run_id], on_poll=poll)
     except (KeyboardInterrupt, Terminated):
         reporter.say(f"cancelling run {run.run_id}")
         # A second Ctrl-C while cancelling must not leave the run behind: ignore it.
@@ -135,8 +148,14 @@ def runs_follow_command(run_id: str, *, stderr: bool, tracking_uri: str | None) 
     run = store.get_run(run_id)
     name = "stderr.log" if stderr else "stdout.log"
     follower = _LogFollower(store.run_dir(run.run_id), [(name, sys.stdout.buffer)])
+    output = OutputRefresher(store, run)
+
+    def poll(runs: list[Run]) -> None:
+        output.refresh(runs)
+        follower.copy()
+
     # Output is read from files: a short interval costs little (one status call per poll).
     interval = min(poll_interval(), _FOLLOW_INTERVAL)
-    wait_runs(store, [run.run_id], on_poll=lambda _runs: follower.copy(), interval=interval)
+    wait_runs(store, [run.run_id], on_poll=poll, interval=interval)
     follower.copy()  # what was written between the last poll and the end
     return 0

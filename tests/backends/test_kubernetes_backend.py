@@ -236,3 +236,55 @@ def test_cancel_on_kubernetes_deletes_the_job_and_kills_the_run(stub_api, mlproj
     assert stub_api.calls("DELETE", "")
     run = mlproj("runs", "show", run_id, "--json").json()
     assert run["status"] == "KILLED"
+
+
+def test_an_attached_kubernetes_run_shows_the_pod_output_as_it_comes(
+    stub_api, write_project, store_dir, tmp_path, monkeypatch
+):
+    import select
+    import subprocess
+    import time
+
+    from tests.conftest import mlproj_env
+
+    monkeypatch.setenv("MLPROJ_POLL_INTERVAL", "0.2")
+    project = write_project(KUBE_PROJECT)
+    attached = subprocess.Popen(
+        [sys.executable, "-m", "mlproj", "run", str(project), "-b", "kubernetes"],
+        cwd=tmp_path,
+        env=mlproj_env(store_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not stub_api.jobs:
+        assert attached.poll() is None, attached.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    [(key, job)] = list(stub_api.jobs.items())
+    pod = f"{key[1]}-abcde"
+    stub_api.pods.append(
+        {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": pod,
+                "namespace": key[0],
+                "labels": {"mlproj.job": key[1]},
+                "creationTimestamp": "2026-11-25T10:00:00Z",
+            },
+            "status": {"phase": "Running"},
+        }
+    )
+    job["status"] = {"active": 1}
+    stub_api.logs[(key[0], pod)] = "epoch 1\n"
+    assert attached.stdout is not None
+    ready, _, _ = select.select([attached.stdout], [], [], 60)
+    assert ready, "nothing shown while the pod runs"
+    assert attached.stdout.readline() == "epoch 1\n"  # shown while the pod still runs
+    stub_api.logs[(key[0], pod)] = "epoch 1\nepoch 2\n"
+    job["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
+    out, err = attached.communicate(timeout=60)
+    assert attached.returncode == 0, err
+    assert out == "epoch 2\n"
