@@ -166,6 +166,16 @@ def rerun(
             "the run's recorded installed set.",
         ),
     ] = False,
+    backend: Annotated[
+        str, typer.Option("-b", "--backend", help="Where to run: local, slurm or kubernetes.")
+    ] = "local",
+    backend_config: Annotated[
+        Optional[str],  # noqa: UP045 - see LogRun
+        typer.Option("-c", "--backend-config", help="Backend options: a JSON file or inline JSON."),
+    ] = None,
+    detach: Annotated[
+        bool, typer.Option("--detach", help="Return once submitted; print the run id.")
+    ] = False,
     tracking_uri: TrackingUri = None,
 ) -> int:
     """Run a recorded run again: same code, entry point, parameters and installed packages."""
@@ -181,6 +191,9 @@ def rerun(
             quiet,
             tracking_uri,
             resolve_again,
+            backend,
+            backend_config,
+            detach,
         )
     )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -193,6 +193,9 @@ class RerunArgs:
     quiet: bool
     tracking_uri: str | None
     resolve_again: bool = False
+    backend: str = "local"
+    backend_config: str | None = None
+    detach: bool = False
 
 
 def rerun_command(args: RerunArgs) -> int:
@@ -213,11 +216,17 @@ def rerun_command(args: RerunArgs) -> int:
         resolve_again=args.resolve_again,
     )
     rerun = rerun_request(original, options, Path.cwd(), store.run_dir(original.run_id))
+    submits = args.backend != "local" or args.detach
+    if args.backend_config is not None and not submits:
+        raise UsageError(
+            "--backend-config applies to a backend (-b slurm, -b kubernetes) or --detach"
+        )
+    request = replace(rerun.request, backend=args.backend)
     reporter = RunReporter(quiet=args.quiet)
     for warning in rerun.warnings:
         sys.stderr.write(f"mlproj: warning: {warning}\n")
     reporter.say(f"rerunning run {original.run_id} ({original.run_name})")
-    plan = plan_run(rerun.request)  # refuses saved changes that are incomplete or do not apply
+    plan = plan_run(request)  # refuses saved changes that are incomplete or do not apply
     if rerun.request.source_snapshot is not None:
         reporter.say(
             f"rebuilt its tree in a private checkout: commit {original.source_commit} + the "
@@ -225,6 +234,18 @@ def rerun_command(args: RerunArgs) -> int:
         )
     if rerun.request.env_manager in ("virtualenv", "uv"):
         reporter.say(f"environment: {rerun.request.tags[RERUN_ENV_TAG]}")
+    if submits:
+        from mlproj.cli.backend_commands import submit_command
+
+        return submit_command(
+            plan,
+            store,
+            reporter,
+            backend_name=args.backend,
+            backend_config=args.backend_config,
+            detach=args.detach,
+            dry_run=False,
+        )
     result = execute_run(plan, store, reporter)
     reporter.run_ended(result)
     return result.exit_code

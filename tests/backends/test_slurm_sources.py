@@ -71,3 +71,24 @@ def test_project_broken_before_the_job_starts_fails_the_run_with_why(mlproj, wri
     run = mlproj("runs", "show", run_id, "--json").json()
     assert (run["status"], run["exit_code"]) == ("FAILED", 113)
     assert "MLproject" in run["tags"]["mlproj.failure"]
+
+
+def test_rerun_of_a_dirty_run_on_slurm_rebuilds_its_tree_on_the_node(mlproj, tmp_path):
+    work = tmp_path / "repo"
+    work.mkdir()
+    git("init", "-q", "-b", "main", cwd=work)
+    commit(work, PROJECT, "one")
+    (work / "VERSION").write_text("dirty\n")  # uncommitted: saved with the run
+    first = mlproj("run", str(work))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == "dirty\n"
+    run_id = mlproj("runs", "list", "--json").json()[0]["run_id"]
+    (work / "VERSION").write_text("changed again\n")
+    rerun = mlproj("rerun", run_id, "-b", "slurm", "--detach")
+    assert rerun.returncode == 0, rerun.stderr
+    new_id = rerun.stdout.strip()
+    assert mlproj("runs", "wait", new_id).returncode == 0
+    assert mlproj("runs", "logs", new_id).stdout == "dirty\n"  # the recorded tree, on the node
+    new = mlproj("runs", "show", new_id, "--json").json()
+    assert new["tags"]["mlproj.rerun_of"] == run_id
+    assert new["tags"]["mlproj.backend"] == "slurm"
