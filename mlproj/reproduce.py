@@ -6,11 +6,11 @@ the environment manager, and the folder `mlproj run` was called from (relative `
 taken from there). :func:`rerun_request` turns that back into a :class:`RunRequest`.
 
 Exactness comes first: a rerun refuses, with the reason, when it cannot run the code the
-recorded run ran (the folder moved to another commit or has uncommitted changes now; the changes
-of a dirty run were not all saved), rather than silently running something else. A run of a
-dirty tree is rebuilt from its saved changes on a private checkout of its commit, and a
-virtualenv/uv environment is built from the run's recorded installed set (``installed.txt``)
-unless asked to resolve the requirements again.
+recorded run ran (the changes of a dirty run were not all saved; the recorded commit is gone),
+rather than silently running something else. A folder that has moved on since is rerun from a
+private checkout of the recorded commit; a run of a dirty tree is rebuilt from its saved changes
+on a private checkout of its commit; and a virtualenv/uv environment is built from the run's
+recorded installed set (``installed.txt``) unless asked to resolve the requirements again.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def rerun_request(run: Run, options: RerunOptions, caller_dir: Path, run_dir: Pa
     """
     recorded_dir = Path(run.tags.get(CALLER_DIR_TAG, ""))
     base_dir = recorded_dir if recorded_dir.is_absolute() and recorded_dir.is_dir() else caller_dir
-    warnings = list(_check_source(run, base_dir))
+    warnings, moved = _check_source(run, base_dir)
     rebuild = not is_remote(run.source_uri) and bool(run.source_dirty)
     pinned, env_note = _pinned_set(run, run_dir, options)
     if pinned is None and run.env_manager in _PINNABLE and not options.resolve_again:
@@ -84,8 +84,8 @@ def rerun_request(run: Run, options: RerunOptions, caller_dir: Path, run_dir: Pa
         entry_point=run.entry_point,
         params={**_recorded_params(run), **options.overrides},
         # A remote source is fetched at its exact commit (a branch may have moved since); a
-        # dirty tree is rebuilt on a private checkout of its commit.
-        version=run.source_commit if is_remote(run.source_uri) or rebuild else None,
+        # dirty tree, or a folder that moved on, is rebuilt on a private checkout of its commit.
+        version=run.source_commit if is_remote(run.source_uri) or rebuild or moved else None,
         env_manager=run.env_manager,
         experiment_name=options.experiment_name or run.experiment_name,
         run_name=options.run_name,
@@ -134,27 +134,34 @@ def _recorded_params(run: Run) -> dict[str, str]:
     return {key: value for key, value in run.params.items() if key not in defaults}
 
 
-def _check_source(run: Run, caller_dir: Path) -> list[str]:
-    """Refuse when the local folder no longer holds the recorded code; warnings otherwise."""
+def _check_source(run: Run, caller_dir: Path) -> tuple[list[str], bool]:
+    """Warnings about the source, and whether a clean run's folder has moved on since.
+
+    A folder no longer at the run's commit (or with changes now) is rerun from a private
+    checkout of that commit, as a dirty run is rebuilt; an unchanged folder is used in place.
+    A dirty run whose changes were not all saved is refused.
+    """
     if is_remote(run.source_uri):
-        return []
-    name = run.run_id[:12]
+        return [], False
     if run.source_dirty:
         _check_saved_changes(run)
-        return []  # rebuilt from the saved changes, whatever the folder holds now
+        return [], False  # rebuilt from the saved changes, whatever the folder holds now
+    name = run.run_id[:12]
     now = resolve_source(source_uri(run), version=None, caller_dir=caller_dir)
+    now.release()
     if run.source_commit is None:
         if now.commit is None:
-            return [f"run {name}'s source is not in a git repository: its code may have changed"]
-        return [f"run {name} recorded no commit; running {now.commit[:12]} as it is now"]
-    if now.commit != run.source_commit or now.dirty:
-        state = f"{now.commit or 'no commit'}" + (" with uncommitted changes" if now.dirty else "")
-        raise SourceError(
-            f"run {name} ran commit {run.source_commit}, but {run.source_uri} is now at "
-            f"{state}; to rerun it, commit or stash your changes and `git checkout "
-            f"{run.source_commit}` there (or clone it elsewhere), then rerun"
-        )
-    return []
+            return [
+                f"run {name}'s source is not in a git repository: its code may have changed"
+            ], False
+        return [f"run {name} recorded no commit; running {now.commit[:12]} as it is now"], False
+    if now.commit == run.source_commit and not now.dirty:
+        return [], False
+    moved = (
+        f"{run.source_uri} has moved on since run {name}: running its commit "
+        f"{run.source_commit[:12]} from a private checkout (your folder is untouched)"
+    )
+    return [moved], True
 
 
 def _check_saved_changes(run: Run) -> None:

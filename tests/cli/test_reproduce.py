@@ -82,22 +82,22 @@ def test_rerun_with_overrides_and_defaults(mlproj, repo):
     assert len(runs(mlproj)) == 2  # nothing recorded for the invalid rerun
 
 
-def test_rerun_refuses_when_the_code_changed(mlproj, repo):
+def test_rerun_runs_the_recorded_commit_when_the_folder_moved_on(mlproj, repo):
     assert mlproj("run", str(repo)).returncode == 0
     [original] = runs(mlproj)
     (repo / "train.py").write_text("print('changed')\n")
-    dirty = mlproj("rerun", original["run_id"])
-    assert dirty.returncode == 114
-    assert "with uncommitted changes" in dirty.stderr
-    assert original["source"]["commit"] in dirty.stderr
+    dirty = mlproj("rerun", original["run_id"])  # uncommitted changes now
+    assert dirty.returncode == 0, dirty.stderr
+    assert dirty.stdout == "alpha 0.1 rows 2\n"  # the recorded code, not the edit
+    assert "from a private checkout (your folder is untouched)" in dirty.stderr
     git(repo, "commit", "-qam", "second")
-    moved = mlproj("rerun", original["run_id"])
-    assert moved.returncode == 114
-    assert f"is now at {git(repo, 'rev-parse', 'HEAD')}" in moved.stderr
-    git(repo, "checkout", "-q", original["source"]["commit"])
-    back = mlproj("rerun", original["run_id"])
-    assert back.returncode == 0, back.stderr
-    assert len(runs(mlproj)) == 2
+    head = git(repo, "rev-parse", "HEAD")
+    moved = mlproj("rerun", original["run_id"])  # another commit now
+    assert moved.returncode == 0, moved.stderr
+    assert moved.stdout == "alpha 0.1 rows 2\n"
+    assert runs(mlproj)[0]["source"]["commit"] == original["source"]["commit"]
+    assert git(repo, "rev-parse", "HEAD") == head  # the user's folder is untouched
+    assert (repo / "train.py").read_text() == "print('changed')\n"
 
 
 def test_rerun_of_a_dirty_run_runs_the_saved_changes(mlproj, repo):
@@ -221,3 +221,16 @@ def test_diff_shows_the_code_change(mlproj, repo):
     data = mlproj("runs", "diff", old["run_id"], new["run_id"], "--json").json()
     assert "train.py" in data["code"]["diff_stat"]
     assert {row["name"] for row in data["rows"]} >= {"commit", "alpha"}
+
+
+def test_rerun_stops_when_the_recorded_commit_is_gone(mlproj, repo):
+    assert mlproj("run", str(repo)).returncode == 0
+    [original] = runs(mlproj)
+    (repo / "train.py").write_text("print('rewritten')\n")
+    git(repo, "commit", "-q", "--amend", "-am", "rewritten history")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    git(repo, "gc", "-q", "--prune=now")
+    gone = mlproj("rerun", original["run_id"])
+    assert gone.returncode == 114, gone.stderr
+    assert original["source"]["commit"][:12] in gone.stderr
+    assert len(runs(mlproj)) == 1  # nothing recorded
