@@ -18,8 +18,9 @@ from typing import NoReturn
 from mlproj.envs import Prepared
 from mlproj.errors import ExitCode, MlprojError, Terminated
 from mlproj.jobfile import read_job_file, write_exit_code
+from mlproj.jobs import status_of_exit_code
 from mlproj.runner import RunPlan, execute_scheduled_run, plan_run
-from mlproj.tracking.models import Run, RunStatus
+from mlproj.tracking.models import Run
 from mlproj.tracking.store import FAILURE_TAG, Store
 
 
@@ -58,7 +59,7 @@ def execute_job(run_dir: Path) -> int:
     except BaseException as exc:
         # E.g. the source or project changed since submission: the run ends here, with why.
         code, reason = _failure(exc)
-        store.end_active_run(run.run_id, _ended_status(code), code, {FAILURE_TAG: reason})
+        store.end_active_run(run.run_id, status_of_exit_code(code), code, {FAILURE_TAG: reason})
         write_exit_code(run_dir, code)
         raise
     code = int(ExitCode.INTERNAL)
@@ -85,14 +86,6 @@ def _failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, Terminated):
         return 128 + signal.SIGTERM, "cancelled before the entry point started"
     return int(ExitCode.INTERNAL), f"internal error: {type(exc).__name__}: {exc}"
-
-
-def _ended_status(code: int) -> RunStatus:
-    return (
-        RunStatus.KILLED
-        if code in (128 + signal.SIGINT, 128 + signal.SIGTERM)
-        else RunStatus.FAILED
-    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from mlproj.backends.base import DEFAULT_POLL_INTERVAL, Backend, JobPhase, JobState
+from mlproj.backends.base import Backend, JobPhase, JobState, default_poll_interval
 from mlproj.backends.config import BackendConfig
 from mlproj.errors import MlprojError, StoreError, UsageError
 from mlproj.jobfile import read_backend, read_exit_code
@@ -67,6 +67,23 @@ def backend_named(name: str, config: BackendConfig | None = None) -> Backend:
     raise UsageError(f"--backend: unknown backend '{name}' (expected one of {', '.join(BACKENDS)})")
 
 
+def _backend_setting(store: Store, run_id: str, fallback: str) -> tuple[str, dict[str, Any]]:
+    """The backend name and config a run was submitted with (its job file; else the tag)."""
+    try:
+        return read_backend(store.run_dir(run_id))
+    except StoreError:
+        return fallback, {}
+
+
+def backend_of(store: Store, run: Run) -> Backend | None:
+    """The configured backend a run was submitted to, or None for a run never submitted."""
+    tagged = run.tags.get(BACKEND_TAG)
+    if tagged is None:
+        return None
+    name, config = _backend_setting(store, run.run_id, tagged)
+    return backend_named(name, BackendConfig(config))
+
+
 @dataclass(frozen=True, slots=True)
 class Watched:
     """A submitted run and its job id, as a status poll sees it."""
@@ -84,10 +101,7 @@ def refresh_backend_runs(store: Store) -> int:
         if job_id is None:
             _unsubmitted(store, run)
             continue
-        try:
-            name, config = read_backend(store.run_dir(run.run_id))
-        except StoreError:
-            name, config = tagged.tag_value, {}
+        name, config = _backend_setting(store, run.run_id, tagged.tag_value)
         key = (name, json.dumps(config, sort_keys=True))
         groups.setdefault(key, []).append(Watched(run, job_id))
     for (name, values), watched in groups.items():
@@ -153,7 +167,7 @@ def _record_end(store: Store, watched: Watched, state: JobState | None, backend:
     code = read_exit_code(store.run_dir(watched.run.run_id))
     if code is not None:  # the executing mlproj ended it, or was about to
         return store.end_active_run(
-            watched.run.run_id, _status_of_code(code), code, {STATE_TAG: native}
+            watched.run.run_id, status_of_exit_code(code), code, {STATE_TAG: native}
         )
     status, code = _status_of_state(state)
     if state is None and CANCEL_TAG in watched.run.tags:
@@ -165,7 +179,8 @@ def _record_end(store: Store, watched: Watched, state: JobState | None, backend:
     return store.end_active_run(watched.run.run_id, status, code, tags)
 
 
-def _status_of_code(code: int) -> RunStatus:
+def status_of_exit_code(code: int) -> RunStatus:
+    """A run's end from mlproj's exit status: 0 FINISHED, 130/143 (Ctrl-C, SIGTERM) KILLED."""
     if code == 0:
         return RunStatus.FINISHED
     if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
@@ -182,20 +197,16 @@ def _status_of_state(state: JobState | None) -> tuple[RunStatus, int | None]:
 
 
 class OutputRefresher:
-    """Brings a followed run's saved output up to date while it runs, for backends whose jobs
-    cannot write into the store (a Kubernetes pod's log); a no-op for the others."""
+    """Brings a followed run's saved output up to date while it runs, through the backend's
+    ``collect_output`` (a Kubernetes pod's log; a no-op where jobs write into the store)."""
 
     def __init__(self, store: Store, run: Run) -> None:
         self.store, self.run_id = store, run.run_id
         self.job_id = run.tags.get(JOB_ID_TAG)
         self.backend: Backend | None = None
-        name = run.tags.get(BACKEND_TAG)
-        if name is not None and name not in ("local", "slurm") and self.job_id is not None:
-            try:
-                backend, config = read_backend(store.run_dir(run.run_id))
-                self.backend = backend_named(backend, BackendConfig(config))
-            except MlprojError:
-                self.backend = None
+        if self.job_id is not None:
+            with contextlib.suppress(MlprojError):  # no backend, no output to refresh
+                self.backend = backend_of(store, run)
 
     def refresh(self, runs: Sequence[Run]) -> None:
         """Copy the job's current output into the run's folder (best effort: never raises)."""
@@ -206,15 +217,6 @@ class OutputRefresher:
         # The pod may not exist yet: the next poll tries again.
         with contextlib.suppress(MlprojError, OSError):
             self.backend.collect_output(self.job_id, self.store.run_dir(self.run_id))
-
-
-def poll_interval() -> float:
-    """Seconds between two refreshes while waiting (``MLPROJ_POLL_INTERVAL``, default 2)."""
-    try:
-        value = float(os.environ.get("MLPROJ_POLL_INTERVAL", DEFAULT_POLL_INTERVAL))
-    except ValueError:
-        return DEFAULT_POLL_INTERVAL
-    return value if value > 0 else DEFAULT_POLL_INTERVAL
 
 
 def wait_runs(
@@ -242,7 +244,7 @@ def wait_runs(
         if deadline is not None and time.monotonic() >= deadline:
             waiting = ", ".join(r.run_id[:12] for r in runs if not r.status.is_terminal)
             raise UsageError(f"timed out after {timeout:g} s; still not ended: {waiting}")
-        time.sleep(interval or poll_interval())
+        time.sleep(interval or default_poll_interval())
 
 
 def wait_exit_code(runs: Sequence[Run]) -> int:
@@ -275,14 +277,11 @@ def cancel_runs(store: Store, run_ids: Sequence[str], timeout: float) -> list[Ru
 
 
 def _cancel(store: Store, run: Run) -> None:
-    backend, job_id = run.tags.get(BACKEND_TAG), run.tags.get(JOB_ID_TAG)
+    job_id = run.tags.get(JOB_ID_TAG)
+    backend = backend_of(store, run) if job_id is not None else None
     if backend is not None and job_id is not None:
         store.set_tags(run.run_id, {CANCEL_TAG: "1"})
-        try:
-            name, values = read_backend(store.run_dir(run.run_id))
-        except StoreError:
-            name, values = backend, {}
-        backend_named(name, BackendConfig(values)).cancel(job_id)
+        backend.cancel(job_id)
         return
     pid = store.runner_pid(run.run_id)
     if pid is not None:  # an attached `mlproj run`: it stops its entry point and records KILLED

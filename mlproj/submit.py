@@ -66,11 +66,11 @@ def submit_run(plan: RunPlan, store: Store, backend: Backend, config: BackendCon
         raise
     run_dir = store.run_dir(run.run_id)
     try:
-        if backend.name != "local":
+        if not backend.same_host:
             (run_dir / EXTERNAL_RUNNER).touch()  # liveness comes from the scheduler
         job = JobFile(run.run_id, store.uri, job_request(plan, config), backend.name, config.values)
         write_job_file(run_dir, job)
-        job_id = backend.submit(_submission(plan, store, run, backend.name))
+        job_id = backend.submit(_submission(plan, store, run, backend))
     except BaseException:
         # Nothing was submitted, so nothing ran: the run goes, as for any error found before a
         # run starts (the error itself is reported to the user).
@@ -83,10 +83,10 @@ def submit_run(plan: RunPlan, store: Store, backend: Backend, config: BackendCon
     return Submitted(store.get_run(run.run_id), backend.name, job_id)
 
 
-def _submission(plan: RunPlan, store: Store, run: Run, backend: str) -> Submission:
+def _submission(plan: RunPlan, store: Store, run: Run, backend: Backend) -> Submission:
     variables = {**plan.environment.variables(), **run_variables(store, run)}
     submission = _make_submission(plan, run.run_id, store.run_dir(run.run_id), variables, backend)
-    if backend == "kubernetes" and _builds_image(plan):
+    if backend.runs_image and _builds_image(plan):
         # The code goes into an image built here (then pushed to repository-uri), as MLflow does.
         image = _built_image(plan, store.run_dir(run.run_id))
         return replace(submission, image=image)
@@ -110,7 +110,7 @@ def _built_image(plan: RunPlan, run_dir: Path) -> str:
 
 
 def _make_submission(
-    plan: RunPlan, run_id: str, run_dir: Path, variables: dict[str, str], backend: str
+    plan: RunPlan, run_id: str, run_dir: Path, variables: dict[str, str], backend: Backend
 ) -> Submission:
     return Submission(
         run_id=run_id,
@@ -124,9 +124,9 @@ def _make_submission(
     )
 
 
-def _workdir(plan: RunPlan, backend: str) -> Path:
+def _workdir(plan: RunPlan, backend: Backend) -> Path:
     """Where the command runs: for a container, the code's folder in the image, if it is there."""
-    if backend != "kubernetes":
+    if not backend.runs_image:
         return Path(plan.project.directory)
     from mlproj.envs.docker import PROJECT_DIR
 
@@ -143,7 +143,7 @@ def dry_run_text(plan: RunPlan, store: Store, backend: Backend) -> str:
         "MLPROJ_TRACKING_URI": store.uri,
     }
     run_dir = store.run_dir(run_id)
-    return backend.render(_make_submission(plan, run_id, run_dir, variables, backend.name))
+    return backend.render(_make_submission(plan, run_id, run_dir, variables, backend))
 
 
 def _image(plan: RunPlan) -> str | None:

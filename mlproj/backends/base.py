@@ -9,6 +9,7 @@ one. Backends know nothing of the store or of projects (they are peers of ``trac
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,15 @@ from mlproj.status import RunStatus
 
 #: Seconds between two status calls while waiting (``MLPROJ_POLL_INTERVAL`` overrides it).
 DEFAULT_POLL_INTERVAL = 2.0
+
+
+def default_poll_interval() -> float:
+    """``MLPROJ_POLL_INTERVAL`` when it is a positive number, else :data:`DEFAULT_POLL_INTERVAL`."""
+    try:
+        value = float(os.environ.get("MLPROJ_POLL_INTERVAL", DEFAULT_POLL_INTERVAL))
+    except ValueError:
+        return DEFAULT_POLL_INTERVAL
+    return value if value > 0 else DEFAULT_POLL_INTERVAL
 
 
 #: A job's phase is the run status it means (SCHEDULED while queued...); backends map their
@@ -67,6 +77,11 @@ class Backend(Protocol):
     """Where runs execute: ``local`` (a detached process), ``slurm`` or ``kubernetes``."""
 
     name: str
+    #: The job runs on this machine, so its runner's lock on the run can be trusted.
+    same_host: bool
+    #: The job runs ``command`` in ``image`` and shares no filesystem (a container cluster);
+    #: otherwise it runs ``launcher`` on a host that shares the store's folder.
+    runs_image: bool
 
     def submit(self, submission: Submission) -> str:
         """Start the job; returns the scheduler's job id.

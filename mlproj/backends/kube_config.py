@@ -8,13 +8,12 @@ naming the key before a run exists, not an API error after it.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlproj.backends.base import DEFAULT_POLL_INTERVAL
+from mlproj.backends.base import DEFAULT_POLL_INTERVAL, default_poll_interval
 from mlproj.backends.config import BackendConfig
 from mlproj.errors import BackendError
 
@@ -77,16 +76,8 @@ class KubernetesConfig:
             namespace=namespace,
             service_account=account,
             resources=_resources(config),
-            poll_interval=config.number("poll-interval", _default_poll()),
+            poll_interval=config.number("poll-interval", default_poll_interval()),
         )
-
-
-def _default_poll() -> float:
-    try:
-        value = float(os.environ.get("MLPROJ_POLL_INTERVAL", ""))
-    except ValueError:
-        return DEFAULT_POLL_INTERVAL
-    return value if value > 0 else DEFAULT_POLL_INTERVAL
 
 
 def _repository(config: BackendConfig) -> str | None:

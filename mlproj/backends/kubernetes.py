@@ -47,6 +47,8 @@ class KubernetesBackend:
     """Runs a :class:`Submission` as a Kubernetes Job (see the module docstring)."""
 
     name = "kubernetes"
+    same_host = False
+    runs_image = True
 
     def __init__(self, config: KubernetesConfig) -> None:
         self.config = config

@@ -30,6 +30,8 @@ class LocalBackend:
     """Detached local runs; the job id is the launcher's pid."""
 
     name = "local"
+    same_host = True
+    runs_image = False
 
     def __init__(self, config: BackendConfig | None = None) -> None:
         if config is not None:

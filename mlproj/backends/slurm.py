@@ -10,13 +10,18 @@ off); a job that left the queue is judged by the exit-code file.
 
 from __future__ import annotations
 
-import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlproj.backends.base import DEFAULT_POLL_INTERVAL, JobPhase, JobState, Submission
+from mlproj.backends.base import (
+    DEFAULT_POLL_INTERVAL,
+    JobPhase,
+    JobState,
+    Submission,
+    default_poll_interval,
+)
 from mlproj.backends.config import BackendConfig
 from mlproj.errors import BackendError
 from mlproj.process import ToolResult, run_tool
@@ -105,7 +110,7 @@ class SlurmConfig:
             sbatch_args=config.lines("sbatch-args"),
             env=config.mapping("env"),
             cache_dir=config.text("cache-dir"),
-            poll_interval=config.number("poll-interval", _default_interval()),
+            poll_interval=config.number("poll-interval", default_poll_interval()),
         )
 
     def directives(self) -> list[str]:
@@ -120,13 +125,6 @@ class SlurmConfig:
             ("--qos", self.qos),
         ]
         return [f"{flag}={value}" for flag, value in named if value] + list(self.sbatch_args)
-
-
-def _default_interval() -> float:
-    try:
-        return float(os.environ.get("MLPROJ_POLL_INTERVAL", DEFAULT_POLL_INTERVAL))
-    except ValueError:
-        return DEFAULT_POLL_INTERVAL
 
 
 def render_script(submission: Submission, config: SlurmConfig) -> str:
@@ -171,6 +169,8 @@ class SlurmBackend:
     """Submits with sbatch, watches with one squeue per poll, cancels with scancel."""
 
     name = "slurm"
+    same_host = False
+    runs_image = False
 
     def __init__(self, config: SlurmConfig) -> None:
         self.config = config

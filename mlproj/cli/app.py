@@ -41,6 +41,19 @@ Uri = Annotated[
     str,
     typer.Argument(help="Project folder or git URL, with an optional #subdir (default: .)."),
 ]
+# Where a run executes (`mlproj run`, `mlproj rerun`).
+BackendName = Annotated[
+    str, typer.Option("-b", "--backend", help="Where to run: local, slurm or kubernetes.")
+]
+BackendConfigOption = Annotated[
+    Optional[str],  # noqa: UP045 - see TrackingUri
+    typer.Option(
+        "-c",
+        "--backend-config",
+        help='Backend options: a JSON file or inline JSON, e.g. \'{"partition": "gpu"}\'.',
+    ),
+]
+Detach = Annotated[bool, typer.Option("--detach", help="Return once submitted; print the run id.")]
 
 
 def _version(value: bool) -> None:
@@ -133,20 +146,9 @@ def run(
     offline: Annotated[
         bool, typer.Option("--offline", help="Never fetch git sources; run from the cache.")
     ] = False,
-    backend: Annotated[
-        str, typer.Option("-b", "--backend", help="Where to run: local, slurm or kubernetes.")
-    ] = "local",
-    backend_config: Annotated[
-        Optional[str],  # noqa: UP045 - see TrackingUri
-        typer.Option(
-            "-c",
-            "--backend-config",
-            help='Backend options: a JSON file or inline JSON, e.g. \'{"partition": "gpu"}\'.',
-        ),
-    ] = None,
-    detach: Annotated[
-        bool, typer.Option("--detach", help="Return once submitted; print the run id.")
-    ] = False,
+    backend: BackendName = "local",
+    backend_config: BackendConfigOption = None,
+    detach: Detach = False,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Print the batch script or Job manifest; submit nothing."),
@@ -175,7 +177,7 @@ def run(
         reuse=reuse,
         capture_scalars=capture_scalars,
         offline=offline,
-        backend=_backend_choice(backend, backend_config, detach, dry_run),
+        backend=backend_choice(backend, backend_config, detach, dry_run),
     )
 
 
@@ -186,11 +188,22 @@ Version = Annotated[
 Offline = Annotated[bool, typer.Option("--offline", help="Never fetch git sources; use the cache.")]
 
 
-def _backend_choice(
-    name: str, config: str | None, detach: bool, dry_run: bool
+def backend_choice(
+    name: str, config: str | None, detach: bool, dry_run: bool = False
 ) -> BackendChoice | None:
-    """None for a plain local run (the common case creates nothing)."""
-    if name == "local" and config is None and not detach and not dry_run:
+    """What to hand the run to, or None for a plain attached local run (which creates nothing).
+
+    Raises:
+        UsageError: ``-c`` was given for a run that no backend takes.
+    """
+    if name == "local" and not detach and not dry_run:
+        if config is not None:
+            from mlproj.errors import UsageError
+
+            raise UsageError(
+                "--backend-config applies to a backend (-b slurm, -b kubernetes) or to "
+                "--detach; a local run takes none"
+            )
         return None
     from mlproj.cli.backend_choice import BackendChoice
 

@@ -10,7 +10,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from mlproj.cli.app import Json, TrackingUri
+from mlproj.cli.app import (
+    BackendConfigOption,
+    BackendName,
+    Detach,
+    Json,
+    TrackingUri,
+    backend_choice,
+)
 from mlproj.cli.typerapp import new_typer
 
 RunId = Annotated[str, typer.Argument(help="Run id or a unique prefix of it.")]
@@ -166,16 +173,9 @@ def rerun(
             "the run's recorded installed set.",
         ),
     ] = False,
-    backend: Annotated[
-        str, typer.Option("-b", "--backend", help="Where to run: local, slurm or kubernetes.")
-    ] = "local",
-    backend_config: Annotated[
-        Optional[str],  # noqa: UP045 - see LogRun
-        typer.Option("-c", "--backend-config", help="Backend options: a JSON file or inline JSON."),
-    ] = None,
-    detach: Annotated[
-        bool, typer.Option("--detach", help="Return once submitted; print the run id.")
-    ] = False,
+    backend: BackendName = "local",
+    backend_config: BackendConfigOption = None,
+    detach: Detach = False,
     tracking_uri: TrackingUri = None,
 ) -> int:
     """Run a recorded run again: same code, entry point, parameters and installed packages."""
@@ -191,9 +191,7 @@ def rerun(
             quiet,
             tracking_uri,
             resolve_again,
-            backend,
-            backend_config,
-            detach,
+            backend_choice(backend, backend_config, detach),
         )
     )
 

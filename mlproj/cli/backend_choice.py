@@ -11,14 +11,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class BackendChoice:
-    """`-b`, `-c`, `--detach` and `--dry-run` of `mlproj run`."""
+    """`-b`, `-c`, `--detach` and `--dry-run`: the run is handed to a backend (see
+    :func:`mlproj.cli.app.backend_choice`, which makes one only when that is so)."""
 
     name: str = "local"
     config: str | None = None
     detach: bool = False
     dry_run: bool = False
-
-    @property
-    def submits(self) -> bool:
-        """True when the run is handed to a backend instead of run attached in this process."""
-        return self.name != "local" or self.detach or self.dry_run

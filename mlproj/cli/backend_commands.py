@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from mlproj.backends.base import default_poll_interval
 from mlproj.backends.config import load_backend_config
+from mlproj.cli.backend_choice import BackendChoice
 from mlproj.cli.progress import RunReporter
 from mlproj.errors import Terminated, UsageError
 from mlproj.jobs import (
     OutputRefresher,
     backend_named,
     cancel_runs,
-    poll_interval,
     wait_exit_code,
     wait_runs,
 )
@@ -35,21 +36,14 @@ _FOLLOW_INTERVAL = 0.5
 
 
 def submit_command(
-    plan: RunPlan,
-    store: Store,
-    reporter: RunReporter,
-    *,
-    backend_name: str,
-    backend_config: str | None,
-    detach: bool,
-    dry_run: bool,
+    plan: RunPlan, store: Store, reporter: RunReporter, choice: BackendChoice
 ) -> int:
     """Submit the planned run; print its id (``--detach``) or follow it to its end."""
     from mlproj.submit import dry_run_text, submit_run
 
-    config = load_backend_config(backend_config, Path.cwd())
-    backend = backend_named(backend_name, config)
-    if dry_run:
+    config = load_backend_config(choice.config, Path.cwd())
+    backend = backend_named(choice.name, config)
+    if choice.dry_run:
         try:
             sys.stdout.write(dry_run_text(plan, store, backend))
         finally:
@@ -61,7 +55,7 @@ def submit_command(
         f"run {run.run_id} ({run.run_name}) submitted to {submitted.backend} "
         f"as job {submitted.job_id}: {plan.command}"
     )
-    if detach:
+    if choice.detach:
         sys.stdout.write(f"{run.run_id}\n")
         return 0
     return follow_run(store, run, reporter)
@@ -155,7 +149,7 @@ def runs_follow_command(run_id: str, *, stderr: bool, tracking_uri: str | None) 
         follower.copy()
 
     # Output is read from files: a short interval costs little (one status call per poll).
-    interval = min(poll_interval(), _FOLLOW_INTERVAL)
+    interval = min(default_poll_interval(), _FOLLOW_INTERVAL)
     wait_runs(store, [run.run_id], on_poll=poll, interval=interval)
     follower.copy()  # what was written between the last poll and the end
     return 0

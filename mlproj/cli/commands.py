@@ -72,11 +72,6 @@ def run_command(
         offline=offline,
         backend=backend.name if backend is not None else "local",
     )
-    if backend is not None and backend.config is not None and not backend.submits:
-        raise UsageError(
-            "--backend-config applies to a backend (-b slurm, -b kubernetes) or to --detach; "
-            "a local run takes none"
-        )
     reporter = RunReporter(quiet=quiet)
     plan = plan_run(request, progress=reporter.progress)
     store = _store(tracking_uri)
@@ -90,18 +85,10 @@ def run_command(
             sys.stdout.write(f"{found.run_id}\n")
             return 0
         reporter.not_reused(reason)
-    if backend is not None and backend.submits:
+    if backend is not None:
         from mlproj.cli.backend_commands import submit_command
 
-        return submit_command(
-            plan,
-            store,
-            reporter,
-            backend_name=backend.name,
-            backend_config=backend.config,
-            detach=backend.detach,
-            dry_run=backend.dry_run,
-        )
+        return submit_command(plan, store, reporter, backend)
     try:
         result = execute_run(plan, store, reporter)
     finally:

@@ -18,6 +18,7 @@ from mlproj.errors import NotFoundError, UsageError
 from mlproj.logwriter import LogWriter
 
 if TYPE_CHECKING:
+    from mlproj.cli.backend_choice import BackendChoice
     from mlproj.fluent import Target
     from mlproj.tracking.store import Store
 
@@ -193,9 +194,8 @@ class RerunArgs:
     quiet: bool
     tracking_uri: str | None
     resolve_again: bool = False
-    backend: str = "local"
-    backend_config: str | None = None
-    detach: bool = False
+    #: Where to run it (-b/-c/--detach); None for an attached local rerun.
+    backend: BackendChoice | None = None
 
 
 def rerun_command(args: RerunArgs) -> int:
@@ -216,12 +216,8 @@ def rerun_command(args: RerunArgs) -> int:
         resolve_again=args.resolve_again,
     )
     rerun = rerun_request(original, options, Path.cwd(), store.run_dir(original.run_id))
-    submits = args.backend != "local" or args.detach
-    if args.backend_config is not None and not submits:
-        raise UsageError(
-            "--backend-config applies to a backend (-b slurm, -b kubernetes) or --detach"
-        )
-    request = replace(rerun.request, backend=args.backend)
+    backend = args.backend.name if args.backend is not None else "local"
+    request = replace(rerun.request, backend=backend)
     reporter = RunReporter(quiet=args.quiet)
     for warning in rerun.warnings:
         sys.stderr.write(f"mlproj: warning: {warning}\n")
@@ -234,18 +230,10 @@ def rerun_command(args: RerunArgs) -> int:
         )
     if rerun.request.env_manager in ("virtualenv", "uv"):
         reporter.say(f"environment: {rerun.request.tags[RERUN_ENV_TAG]}")
-    if submits:
+    if args.backend is not None:
         from mlproj.cli.backend_commands import submit_command
 
-        return submit_command(
-            plan,
-            store,
-            reporter,
-            backend_name=args.backend,
-            backend_config=args.backend_config,
-            detach=args.detach,
-            dry_run=False,
-        )
+        return submit_command(plan, store, reporter, args.backend)
     result = execute_run(plan, store, reporter)
     reporter.run_ended(result)
     return result.exit_code
