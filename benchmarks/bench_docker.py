@@ -30,6 +30,9 @@ import time
 import uuid
 from pathlib import Path
 
+# The script's folder is on sys.path: the core benchmark's helpers are shared.
+from bench import mlproj_cmd
+
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "example_projects" / "docker_regression"
 BUSYBOX = "localhost/mlproj-busybox:2"
@@ -54,12 +57,6 @@ code = container.wait()["StatusCode"]
 container.remove(force=True)
 sys.exit(code)
 """
-
-
-def mlproj_cmd() -> list[str]:
-    beside = Path(sys.executable).parent / "mlproj"
-    script = str(beside) if beside.is_file() else shutil.which("mlproj")
-    return [script] if script else [sys.executable, "-m", "mlproj"]
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

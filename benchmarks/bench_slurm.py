@@ -20,18 +20,15 @@ import platform
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+# The script's folder is on sys.path: the core benchmark's helpers are shared.
+from bench import bench_environ, mlproj_cmd
+
 MLPROJECT = "name: bench\nentry_points:\n  main:\n    command: python -c pass\n"
 HOLD = json.dumps({"sbatch-args": ["--hold"]})
-
-
-def mlproj_command() -> list[str]:
-    script = Path(sys.executable).parent / "mlproj"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "mlproj"]
 
 
 def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
@@ -45,7 +42,7 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
 
 def submission(work: Path, env: dict[str, str], repeat: int) -> tuple[list[float], list[float]]:
     """Alternating order, so neither side always runs on a warmer machine."""
-    argv = [*mlproj_command(), "run", str(work / "project"), "-b", "slurm", "-c", HOLD]
+    argv = [*mlproj_cmd(), "run", str(work / "project"), "-b", "slurm", "-c", HOLD]
     argv += ["--detach", "-q", "--env-manager", "local"]
     _, run_id = timed(argv, env, work)  # warm-up (bytecode, store), and the script to reuse
     script = work / "bare.sbatch"
@@ -62,7 +59,7 @@ def submission(work: Path, env: dict[str, str], repeat: int) -> tuple[list[float
 
 def watching(work: Path, env: dict[str, str], runs: int) -> dict[str, float]:
     project = work / "project"
-    argv = [*mlproj_command(), "run", str(project), "-b", "slurm", "-c", HOLD, "--detach", "-q"]
+    argv = [*mlproj_cmd(), "run", str(project), "-b", "slurm", "-c", HOLD, "--detach", "-q"]
     ids = [timed([*argv, "--env-manager", "local"], env, work)[1] for _ in range(runs)]
     shims = work / "shims"
     shims.mkdir(exist_ok=True)
@@ -71,12 +68,12 @@ def watching(work: Path, env: dict[str, str], runs: int) -> dict[str, float]:
     (shims / "squeue").write_text(f'#!/bin/sh\necho x >> {calls}\nexec {real} "$@"\n')
     (shims / "squeue").chmod(0o755)
     shim_env = {**env, "PATH": f"{shims}{os.pathsep}{env['PATH']}", "MLPROJ_POLL_INTERVAL": "0.5"}
-    list_time, _ = timed([*mlproj_command(), "runs", "list", "--limit", "0"], shim_env, work)
+    list_time, _ = timed([*mlproj_cmd(), "runs", "list", "--limit", "0"], shim_env, work)
     list_calls = len(calls.read_text().splitlines())
     calls.unlink()
     started = time.perf_counter()
     subprocess.run(
-        [*mlproj_command(), "runs", "wait", *ids, "--timeout", "5"],
+        [*mlproj_cmd(), "runs", "wait", *ids, "--timeout", "5"],
         env=shim_env,
         cwd=work,
         capture_output=True,
@@ -98,7 +95,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = bench_environ()
     with tempfile.TemporaryDirectory(prefix="mlproj-bench-slurm-") as tmp:
         work = Path(tmp)
         (work / "project").mkdir()

@@ -18,7 +18,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlproj.backends.base import Backend, JobPhase, JobState, default_poll_interval
 from mlproj.backends.config import BackendConfig
@@ -27,6 +27,9 @@ from mlproj.jobfile import read_backend, read_exit_code
 from mlproj.process import signal_process
 from mlproj.tracking.models import Run, RunStatus
 from mlproj.tracking.store import FAILURE_TAG, Store
+
+if TYPE_CHECKING:
+    from mlproj.tracking.scheduling import TaggedRun
 
 BACKEND_TAG = "mlproj.backend"
 JOB_ID_TAG = "mlproj.backend.job_id"
@@ -92,10 +95,14 @@ class Watched:
     job_id: str
 
 
-def refresh_backend_runs(store: Store) -> int:
-    """Bring every watched submitted run up to date with its backend; returns status calls made."""
+def refresh_backend_runs(store: Store, watched_runs: Sequence[TaggedRun] | None = None) -> int:
+    """Bring every watched submitted run up to date with its backend; returns status calls made.
+
+    ``watched_runs`` is the store's :data:`WATCH_TAG` list when the caller already read it.
+    """
     groups: dict[tuple[str, str], list[Watched]] = {}
-    for tagged in store.runs_with_tag(WATCH_TAG):
+    tagged_runs = store.runs_with_tag(WATCH_TAG) if watched_runs is None else watched_runs
+    for tagged in tagged_runs:
         run = store.get_run(tagged.run_id)
         job_id = run.tags.get(JOB_ID_TAG)
         if job_id is None:

@@ -63,15 +63,9 @@ def submit_command(
 
 def follow_run(store: Store, run: Run, reporter: RunReporter) -> int:
     """Stream the run's output until it ends; Ctrl-C or SIGTERM cancel it."""
-    follower = _LogFollower(store.run_dir(run.run_id))
-    output = OutputRefresher(store, run)
-
-    def poll(runs: list[Run]) -> None:
-        output.refresh(runs)
-        follower.copy()
-
+    follower = _LogFollower(store, run)
     try:
-        ended = wait_runs(store, [run.run_id], on_poll=poll)
+        ended = wait_runs(store, [run.run_id], on_poll=follower.poll)
     except (KeyboardInterrupt, Terminated):
         reporter.say(f"cancelling run {run.run_id}")
         # A second Ctrl-C while cancelling must not leave the run behind: ignore it.
@@ -94,10 +88,17 @@ class _LogFollower:
     By default stdout.log to stdout and stderr.log to stderr; ``files`` picks others.
     """
 
-    def __init__(self, run_dir: Path, files: Sequence[tuple[str, BinaryIO]] = ()) -> None:
+    def __init__(self, store: Store, run: Run, files: Sequence[tuple[str, BinaryIO]] = ()) -> None:
         chosen = files or [("stdout.log", sys.stdout.buffer), ("stderr.log", sys.stderr.buffer)]
+        run_dir = store.run_dir(run.run_id)
         self.files: list[tuple[Path, BinaryIO]] = [(run_dir / name, sink) for name, sink in chosen]
         self.offsets = [0] * len(self.files)
+        self.output = OutputRefresher(store, run)
+
+    def poll(self, runs: list[Run]) -> None:
+        """One wait poll: bring the saved output up to date, then copy what is new."""
+        self.output.refresh(runs)
+        self.copy()
 
     def copy(self) -> None:
         for index, (path, sink) in enumerate(self.files):
@@ -141,15 +142,9 @@ def runs_follow_command(run_id: str, *, stderr: bool, tracking_uri: str | None) 
     store = Store.open(tracking_uri)
     run = store.get_run(run_id)
     name = "stderr.log" if stderr else "stdout.log"
-    follower = _LogFollower(store.run_dir(run.run_id), [(name, sys.stdout.buffer)])
-    output = OutputRefresher(store, run)
-
-    def poll(runs: list[Run]) -> None:
-        output.refresh(runs)
-        follower.copy()
-
+    follower = _LogFollower(store, run, [(name, sys.stdout.buffer)])
     # Output is read from files: a short interval costs little (one status call per poll).
     interval = min(default_poll_interval(), _FOLLOW_INTERVAL)
-    wait_runs(store, [run.run_id], on_poll=poll, interval=interval)
+    wait_runs(store, [run.run_id], on_poll=follower.poll, interval=interval)
     follower.copy()  # what was written between the last poll and the end
     return 0

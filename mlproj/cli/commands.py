@@ -26,10 +26,11 @@ def _store(tracking_uri: str | None) -> Store:
 def _refreshed_store(tracking_uri: str | None) -> Store:
     """The store, with runs handed to a backend brought up to date first (when there are any)."""
     store = Store.open(tracking_uri)
-    if store.runs_with_tag("mlproj.backend.watch"):  # mlproj.jobs.WATCH_TAG
+    watched = store.runs_with_tag("mlproj.backend.watch")  # mlproj.jobs.WATCH_TAG
+    if watched:  # the common case (none) imports nothing more
         from mlproj.jobs import refresh_backend_runs
 
-        refresh_backend_runs(store)
+        refresh_backend_runs(store, watched)
     return store
 
 

@@ -180,6 +180,25 @@ def test_invalid_template_value_is_refused_by_the_api(stub_api, tmp_path):
         backend(**{"kube-job-template-path": str(Path(tmp_path / "job.yaml"))}).submit(submission())
 
 
+def add_pod(stub_api, key: tuple[str, str], phase: str) -> str:
+    """A pod of the Job ``key`` (namespace, name) in the stub, as the cluster would make it."""
+    pod = f"{key[1]}-x7k2p"
+    stub_api.pods.append(
+        {
+            "kind": "Pod",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": pod,
+                "namespace": key[0],
+                "labels": {"mlproj.job": key[1]},
+                "creationTimestamp": "2026-11-25T10:00:00Z",
+            },
+            "status": {"phase": phase},
+        }
+    )
+    return pod
+
+
 KUBE_PROJECT = {
     "MLproject": (
         "name: kube-e2e\ndocker_env:\n  image: localhost/mlproj-busybox:2\n"
@@ -205,20 +224,7 @@ def test_mlproj_run_on_kubernetes_end_to_end(stub_api, mlproj, write_project, mo
     assert run["status"] == "SCHEDULED"
     assert run["tags"]["mlproj.backend.job_id"] == f"{key[0]}/{key[1]}"
     job["status"] = {"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}
-    pod = f"{key[1]}-x7k2p"
-    stub_api.pods.append(
-        {
-            "kind": "Pod",
-            "apiVersion": "v1",
-            "metadata": {
-                "name": pod,
-                "namespace": key[0],
-                "labels": {"mlproj.job": key[1], "mlproj.run_id": run_id},
-                "creationTimestamp": "2026-11-25T10:00:00Z",
-            },
-            "status": {"phase": "Succeeded"},
-        }
-    )
+    pod = add_pod(stub_api, key, "Succeeded")
     stub_api.logs[(key[0], pod)] = "hi from the pod\n"
     waited = mlproj("runs", "wait", run_id)
     assert waited.returncode == 0, waited.stderr
@@ -263,20 +269,7 @@ def test_an_attached_kubernetes_run_shows_the_pod_output_as_it_comes(
         assert time.monotonic() < deadline
         time.sleep(0.05)
     [(key, job)] = list(stub_api.jobs.items())
-    pod = f"{key[1]}-abcde"
-    stub_api.pods.append(
-        {
-            "kind": "Pod",
-            "apiVersion": "v1",
-            "metadata": {
-                "name": pod,
-                "namespace": key[0],
-                "labels": {"mlproj.job": key[1]},
-                "creationTimestamp": "2026-11-25T10:00:00Z",
-            },
-            "status": {"phase": "Running"},
-        }
-    )
+    pod = add_pod(stub_api, key, "Running")
     job["status"] = {"active": 1}
     stub_api.logs[(key[0], pod)] = "epoch 1\n"
     assert attached.stdout is not None
