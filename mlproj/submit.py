@@ -39,7 +39,7 @@ class Submitted:
     job_id: str
 
 
-def job_request(plan: RunPlan, config: BackendConfig) -> RunRequest:
+def job_request(plan: RunPlan, backend: Backend) -> RunRequest:
     """The request the executing mlproj plans from: the same run, pinned to what was resolved.
 
     A git source is pinned to the commit resolved now (a branch may move before the job starts)
@@ -47,8 +47,7 @@ def job_request(plan: RunPlan, config: BackendConfig) -> RunRequest:
     """
     request = replace(plan.request, echo_output=False, backend="local")  # local on its host
     if plan.source.commit is not None and (is_remote(plan.source.uri) or request.version):
-        shared_cache = "cache-dir" not in config.values
-        request = replace(request, version=plan.source.commit, offline=shared_cache)
+        request = replace(request, version=plan.source.commit, offline=backend.shares_cache)
     return request
 
 
@@ -68,7 +67,9 @@ def submit_run(plan: RunPlan, store: Store, backend: Backend, config: BackendCon
     try:
         if not backend.same_host:
             (run_dir / EXTERNAL_RUNNER).touch()  # liveness comes from the scheduler
-        job = JobFile(run.run_id, store.uri, job_request(plan, config), backend.name, config.values)
+        job = JobFile(
+            run.run_id, store.uri, job_request(plan, backend), backend.name, config.values
+        )
         write_job_file(run_dir, job)
         job_id = backend.submit(_submission(plan, store, run, backend))
     except BaseException:

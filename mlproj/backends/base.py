@@ -83,6 +83,10 @@ class Backend(Protocol):
     #: otherwise it runs ``launcher`` on a host that shares the store's folder.
     runs_image: bool
 
+    @property
+    def shares_cache(self) -> bool:
+        """The job's host uses this machine's mlproj cache (git mirrors already fetched here)."""
+
     def submit(self, submission: Submission) -> str:
         """Start the job; returns the scheduler's job id.
 

@@ -49,6 +49,7 @@ class KubernetesBackend:
     name = "kubernetes"
     same_host = False
     runs_image = True
+    shares_cache = False
 
     def __init__(self, config: KubernetesConfig) -> None:
         self.config = config

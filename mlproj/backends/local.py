@@ -32,6 +32,7 @@ class LocalBackend:
     name = "local"
     same_host = True
     runs_image = False
+    shares_cache = True
 
     def __init__(self, config: BackendConfig | None = None) -> None:
         if config is not None:

@@ -175,6 +175,11 @@ class SlurmBackend:
     def __init__(self, config: SlurmConfig) -> None:
         self.config = config
 
+    @property
+    def shares_cache(self) -> bool:
+        """True unless the nodes use a cache folder of their own (``cache-dir``)."""
+        return self.config.cache_dir is None
+
     def poll_interval(self) -> float:
         """Seconds between two squeue calls."""
         return self.config.poll_interval
