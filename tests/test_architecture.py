@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "mlproj"
 FORBIDDEN = {
     "mlproj.errors": ["mlproj."],
     "mlproj.status": ["mlproj."],
+    "mlproj.filelock": ["mlproj."],
     # The protocol writer is copied into environments without mlproj: standard library only.
     "mlproj.logwriter": ["mlproj."],
     # Comparing runs is pure: recorded runs in, rows out.

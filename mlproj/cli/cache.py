@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from mlproj.cli.typerapp import new_typer
+from mlproj.cli.units import human_size
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -39,7 +40,7 @@ def cache_list(
     rows = [
         (
             i.kind.value,
-            _size(i.size),
+            human_size(i.size),
             _when(i.last_used),
             "yes" if i.in_use else "-",
             i.url or str(i.path),
@@ -48,7 +49,7 @@ def cache_list(
     ]
     sys.stdout.write(table(("KIND", "SIZE", "LAST USED", "IN USE", "WHAT"), rows))
     total = sum(i.size for i in items)
-    sys.stdout.write(f"{len(items)} items, {_size(total)} in {cache_dir()}\n")
+    sys.stdout.write(f"{len(items)} items, {human_size(total)} in {cache_dir()}\n")
     return 0
 
 
@@ -71,11 +72,13 @@ def cache_prune(
     removed, busy = prune_cache(older_than_days=older_than, dry_run=dry_run)
     verb = "would remove" if dry_run else "removed"
     for item in removed:
-        sys.stdout.write(f"{verb} {item.kind.value} {item.url or item.path} ({_size(item.size)})\n")
+        sys.stdout.write(
+            f"{verb} {item.kind.value} {item.url or item.path} ({human_size(item.size)})\n"
+        )
     for item in busy:
         sys.stdout.write(f"kept {item.kind.value} {item.url or item.path} (in use)\n")
     freed = sum(i.size for i in removed)
-    sys.stdout.write(f"{verb} {len(removed)} items, {_size(freed)}\n")
+    sys.stdout.write(f"{verb} {len(removed)} items, {human_size(freed)}\n")
     return 0
 
 
@@ -88,15 +91,6 @@ def _item_object(item: CacheItem) -> dict[str, Any]:
         "last_used": _datetime().fromtimestamp(item.last_used).astimezone().isoformat(),
         "in_use": item.in_use,
     }
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 def _when(stamp: float) -> str:

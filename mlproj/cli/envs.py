@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from mlproj.cli.typerapp import new_typer
+from mlproj.cli.units import human_size
 
 if TYPE_CHECKING:
     from mlproj.envs.inventory import EnvInfo, PruneResult
@@ -55,15 +56,6 @@ def envs_prune(
     return 0
 
 
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"  # unreachable: the loop returns at GB
-
-
 def _ago(timestamp: float) -> str:
     from mlproj.envs.cache import age
 
@@ -87,7 +79,7 @@ def envs_table(infos: list[EnvInfo], root: str) -> str:
             info.manager,
             info.tool,
             info.python,
-            _size(info.size),
+            human_size(info.size),
             _ago(info.last_used),
             info.state,
             ", ".join(info.projects) or "-",
@@ -130,8 +122,8 @@ def _iso(timestamp: float) -> str:
 
 def prune_text(result: PruneResult) -> str:
     """What `envs prune` did, on stderr."""
-    lines = [f"mlproj: removed env {key} ({_size(size)})" for key, size in result.removed]
+    lines = [f"mlproj: removed env {key} ({human_size(size)})" for key, size in result.removed]
     lines.extend(f"mlproj: kept env {key}: a run is using it" for key in result.in_use)
     freed = sum(size for _key, size in result.removed)
-    lines.append(f"mlproj: removed {len(result.removed)} environment(s), {_size(freed)} freed")
+    lines.append(f"mlproj: removed {len(result.removed)} environment(s), {human_size(freed)} freed")
     return "\n".join(lines) + "\n"

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from mlproj.filelock import acquire
 from mlproj.settings import cache_dir
 
 MARKER = "mlproj-env.json"
@@ -116,14 +117,13 @@ class Entry:
 
     def lock(self, *, shared: bool, on_wait: Callable[[], None] | None = None) -> KeyLock:
         """Take the key's lock, waiting for it (``on_wait`` is called once if it must wait)."""
-        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-        fd = _acquire(self.lock_path, mode, on_wait, block=True)
+        fd = acquire(self.lock_path, shared=shared, on_wait=on_wait)
         assert fd is not None  # blocking acquisition always returns a descriptor
         return KeyLock(fd)
 
     def try_lock(self) -> KeyLock | None:
         """The exclusive lock if nobody holds the key's lock at all, else None."""
-        fd = _acquire(self.lock_path, fcntl.LOCK_EX, None, block=False)
+        fd = acquire(self.lock_path, block=False)
         return None if fd is None else KeyLock(fd)
 
     def clear(self) -> None:
@@ -186,46 +186,6 @@ class Entry:
             return sorted(set((self.folder / PROJECTS).read_text().splitlines()))
         except OSError:
             return []
-
-
-def _acquire(
-    path: Path, mode: int, on_wait: Callable[[], None] | None, *, block: bool
-) -> int | None:
-    """Open and lock ``path``; retry when the file was replaced while we waited for it.
-
-    ``envs prune`` deletes lock files (holding the lock); a process that was waiting on the old
-    file would otherwise hold a lock nobody else can see.
-    """
-    waited = False
-    while True:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, mode | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if not block:
-                    os.close(fd)
-                    return None
-                if on_wait is not None and not waited:
-                    on_wait()
-                    waited = True
-                fcntl.flock(fd, mode)
-            if _same_file(fd, path):
-                return fd
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    try:
-        on_disk = path.stat()
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(fd)
-    return (mine.st_dev, mine.st_ino) == (on_disk.st_dev, on_disk.st_ino)
 
 
 def entries(root: Path | None = None) -> Iterator[Entry]:

@@ -18,7 +18,6 @@ the lock that the file it locked is still the one at the path (prune may have re
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlproj.errors import SourceError
+from mlproj.filelock import acquire
 from mlproj.settings import cache_dir
 from mlproj.sources.uri import GitUrl
 
@@ -120,58 +120,20 @@ def locked(
     Raises:
         SourceError: The lock file cannot be created (the cache folder is not writable).
     """
-    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-    while True:
-        fd = _open_lock(path)
-        try:
-            busy = not _try_flock(fd, mode)
-            if busy and wait:
-                if on_wait is not None:
-                    on_wait()
-                fcntl.flock(fd, mode)
-                busy = False
-        except BaseException:
-            os.close(fd)
-            raise
-        if busy:
-            os.close(fd)
-            yield False
-            return
-        if _same_file(fd, path):
-            break
-        os.close(fd)  # prune removed the file while we waited: lock the new one
     try:
-        yield True
-    finally:
-        os.close(fd)
-
-
-def _try_flock(fd: int, mode: int) -> bool:
-    try:
-        fcntl.flock(fd, mode | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
-def _open_lock(path: Path) -> int:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)  # prune may have removed the folder
-        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = acquire(path, shared=shared, block=wait, on_wait=on_wait)
     except OSError as exc:
         raise SourceError(
             f"cannot use the cache folder {path.parent} ({exc.strerror}); "
             "set MLPROJ_CACHE_DIR to a writable folder"
         ) from None
-
-
-def _same_file(fd: int, path: Path) -> bool:
+    if fd is None:
+        yield False
+        return
     try:
-        here = path.stat()
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(fd)
-    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+        yield True
+    finally:
+        os.close(fd)
 
 
 def tree_size(path: Path) -> int:
