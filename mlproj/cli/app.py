@@ -6,7 +6,7 @@ them, so `mlproj --help` and `mlproj runs list` start fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -14,9 +14,6 @@ from mlproj import __version__
 from mlproj.cli.cache import cache_app
 from mlproj.cli.envs import envs_app
 from mlproj.cli.typerapp import new_typer
-
-if TYPE_CHECKING:
-    from mlproj.cli.backend_choice import BackendChoice
 
 app = new_typer(
     "Run MLproject projects reproducibly and record every run to a local tracking store."
@@ -155,17 +152,14 @@ def run(
     ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
+    # `mlproj run` usually skips Typer (cli/fastrun.py) and calls run_command with these same
+    # names; tests/cli/test_fastrun.py keeps the two in agreement.
     from mlproj.cli.commands import run_command
 
-    docker = None
-    if docker_args or build_image or keep_container or image_user:
-        from mlproj.envs.docker import DockerOptions
-
-        docker = DockerOptions(tuple(docker_args or ()), build_image, keep_container, image_user)
     return run_command(
         uri=uri,
         entry_point=entry_point,
-        params=param or [],
+        param=param,
         version=version,
         env_manager=env_manager,
         experiment_name=experiment_name,
@@ -173,11 +167,17 @@ def run(
         tracking_uri=tracking_uri,
         strict_params=strict_params,
         quiet=quiet,
-        docker=docker,
+        docker_args=docker_args,
+        build_image=build_image,
+        keep_container=keep_container,
+        image_user=image_user,
         reuse=reuse,
         capture_scalars=capture_scalars,
         offline=offline,
-        backend=backend_choice(backend, backend_config, detach, dry_run),
+        backend=backend,
+        backend_config=backend_config,
+        detach=detach,
+        dry_run=dry_run,
     )
 
 
@@ -186,28 +186,6 @@ Version = Annotated[
     typer.Option("-v", "--version", help="Git branch, tag or commit (git sources)."),
 ]
 Offline = Annotated[bool, typer.Option("--offline", help="Never fetch git sources; use the cache.")]
-
-
-def backend_choice(
-    name: str, config: str | None, detach: bool, dry_run: bool = False
-) -> BackendChoice | None:
-    """What to hand the run to, or None for a plain attached local run (which creates nothing).
-
-    Raises:
-        UsageError: ``-c`` was given for a run that no backend takes.
-    """
-    if name == "local" and not detach and not dry_run:
-        if config is not None:
-            from mlproj.errors import UsageError
-
-            raise UsageError(
-                "--backend-config applies to a backend (-b slurm, -b kubernetes) or to "
-                "--detach; a local run takes none"
-            )
-        return None
-    from mlproj.cli.backend_choice import BackendChoice
-
-    return BackendChoice(name, config, detach, dry_run)
 
 
 @app.command()

@@ -16,7 +16,6 @@ from mlproj.cli.app import (
     Detach,
     Json,
     TrackingUri,
-    backend_choice,
 )
 from mlproj.cli.typerapp import new_typer
 
@@ -179,6 +178,7 @@ def rerun(
     tracking_uri: TrackingUri = None,
 ) -> int:
     """Run a recorded run again: same code, entry point, parameters and installed packages."""
+    from mlproj.cli.commands import backend_choice
     from mlproj.cli.tracking_commands import RerunArgs, rerun_command
 
     return rerun_command(

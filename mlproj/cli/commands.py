@@ -38,7 +38,7 @@ def run_command(
     *,
     uri: str,
     entry_point: str,
-    params: Sequence[str],
+    param: Sequence[str] | None,
     version: str | None,
     env_manager: str | None,
     experiment_name: str | None,
@@ -46,32 +46,39 @@ def run_command(
     tracking_uri: str | None,
     strict_params: bool,
     quiet: bool,
-    docker: DockerOptions | None = None,
+    docker_args: Sequence[str] | None = None,
+    build_image: bool = False,
+    keep_container: bool = False,
+    image_user: bool = False,
     reuse: bool = False,
     capture_scalars: bool = False,
     offline: bool = False,
-    backend: BackendChoice | None = None,
+    backend: str = "local",
+    backend_config: str | None = None,
+    detach: bool = False,
+    dry_run: bool = False,
 ) -> int:
     """`mlproj run`: plan (validate everything), then execute and exit with the entry's status."""
     from mlproj.cli.progress import RunReporter
     from mlproj.runner import RunRequest, execute_run, plan_run
     from mlproj.spec.params import parse_param_args
 
+    choice = backend_choice(backend, backend_config, detach, dry_run)
     request = RunRequest(
         caller_dir=Path.cwd(),
         uri=uri,
         entry_point=entry_point,
-        params=parse_param_args(params),
+        params=parse_param_args(param or ()),
         version=version,
         env_manager=env_manager,
         experiment_name=experiment_name,
         run_name=run_name,
         tracking_uri=tracking_uri,
         strict_params=strict_params,
-        docker=docker,
+        docker=docker_options(docker_args, build_image, keep_container, image_user),
         capture_scalars=capture_scalars,
         offline=offline,
-        backend=backend.name if backend is not None else "local",
+        backend=choice.name if choice is not None else "local",
     )
     reporter = RunReporter(quiet=quiet)
     plan = plan_run(request, progress=reporter.progress)
@@ -86,16 +93,47 @@ def run_command(
             sys.stdout.write(f"{found.run_id}\n")
             return 0
         reporter.not_reused(reason)
-    if backend is not None:
+    if choice is not None:
         from mlproj.cli.backend_commands import submit_command
 
-        return submit_command(plan, store, reporter, backend)
+        return submit_command(plan, store, reporter, choice)
     try:
         result = execute_run(plan, store, reporter)
     finally:
         reporter.close()  # a build spinner must stop before an error is printed
     reporter.run_ended(result)
     return result.exit_code
+
+
+def docker_options(
+    docker_args: Sequence[str] | None, build_image: bool, keep_container: bool, image_user: bool
+) -> DockerOptions | None:
+    """The docker options of `mlproj run`, or None when none was given (nothing is imported)."""
+    if not (docker_args or build_image or keep_container or image_user):
+        return None
+    from mlproj.envs.docker import DockerOptions
+
+    return DockerOptions(tuple(docker_args or ()), build_image, keep_container, image_user)
+
+
+def backend_choice(
+    name: str, config: str | None, detach: bool, dry_run: bool = False
+) -> BackendChoice | None:
+    """What to hand the run to, or None for a plain attached local run (which creates nothing).
+
+    Raises:
+        UsageError: ``-c`` was given for a run that no backend takes.
+    """
+    if name == "local" and not detach and not dry_run:
+        if config is not None:
+            raise UsageError(
+                "--backend-config applies to a backend (-b slurm, -b kubernetes) or to "
+                "--detach; a local run takes none"
+            )
+        return None
+    from mlproj.cli.backend_choice import BackendChoice
+
+    return BackendChoice(name, config, detach, dry_run)
 
 
 def validate_command(uri: str, *, version: str | None = None, offline: bool = False) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from mlproj.errors import ExitCode, MlprojError, Terminated
 
@@ -35,11 +35,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 
 def _dispatch(args: list[str]) -> int:
-    from mlproj.cli.app import app
-    from mlproj.cli.typerapp import invoke
-
     try:
-        result = invoke(app, args, prog_name="mlproj")
+        result = _invoke(args)
     except MlprojError as exc:
         _report(exc.message, exc.details)
         return int(exc.exit_code)
@@ -56,6 +53,21 @@ def _dispatch(args: list[str]) -> int:
     except Exception as exc:
         return _unexpected(exc)
     return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+def _invoke(args: list[str]) -> Any:
+    if args[:1] == ["run"]:
+        from mlproj.cli.fastrun import parse_run_args
+
+        options = parse_run_args(args[1:])
+        if options is not None:  # a plain command line: no Typer (see cli/fastrun.py)
+            from mlproj.cli.commands import run_command
+
+            return run_command(**options)
+    from mlproj.cli.app import app
+    from mlproj.cli.typerapp import invoke
+
+    return invoke(app, args, prog_name="mlproj")
 
 
 def _unexpected(exc: Exception) -> int:
