@@ -152,8 +152,8 @@ def run(
     ] = False,
 ) -> int:
     """Run an entry point of a project and record the run; exits with the entry point's status."""
-    # `mlproj run` usually skips Typer (cli/fastrun.py) and calls run_command with these same
-    # names; tests/cli/test_fastrun.py keeps the two in agreement.
+    # `mlproj run` usually skips Typer (cli/fastparse.py) and calls run_command with these same
+    # values; tests/cli/test_fastparse.py keeps the two in agreement.
     from mlproj.cli.commands import run_command
 
     return run_command(
@@ -232,6 +232,7 @@ def runs_list(
     tracking_uri: TrackingUri = None,
 ) -> int:
     """List runs, newest first."""
+    # Usually parsed without Typer: see run() above.
     from mlproj.cli.commands import runs_list_command
 
     return runs_list_command(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import Any, NoReturn
 
 from mlproj.errors import ExitCode, MlprojError, Terminated
@@ -56,18 +58,28 @@ def _dispatch(args: list[str]) -> int:
 
 
 def _invoke(args: list[str]) -> Any:
-    if args[:1] == ["run"]:
-        from mlproj.cli.fastrun import parse_run_args
-
-        options = parse_run_args(args[1:])
-        if options is not None:  # a plain command line: no Typer (see cli/fastrun.py)
-            from mlproj.cli.commands import run_command
-
-            return run_command(**options)
+    if args[:1] == ["run"] or args[:2] == ["runs", "list"]:
+        fast = _without_typer(args)
+        if fast is not None:
+            return fast()
     from mlproj.cli.app import app
     from mlproj.cli.typerapp import invoke
 
     return invoke(app, args, prog_name="mlproj")
+
+
+def _without_typer(args: list[str]) -> Callable[[], int] | None:
+    """`mlproj run` or `mlproj runs list` with a plain command line, parsed without Typer."""
+    from mlproj.cli.fastparse import RUN, RUNS_LIST, parse
+
+    is_run = args[0] == "run"
+    options = parse(RUN, args[1:]) if is_run else parse(RUNS_LIST, args[2:])
+    if options is None:
+        return None
+    from mlproj.cli import commands  # the command bodies, which import the core
+
+    body: Callable[..., int] = commands.run_command if is_run else commands.runs_list_command
+    return partial(body, **options)
 
 
 def _unexpected(exc: Exception) -> int:
