@@ -44,9 +44,18 @@ def _log(
     run_id: str | None,
     tracking_uri: str | None,
 ) -> int:
-    from mlproj.cli.tracking_commands import LogRequest, log_command
+    # Usually parsed without Typer (cli/fastparse.py), which calls log_value_command directly.
+    from mlproj.cli.tracking_commands import log_value_command
 
-    return log_command(LogRequest(kind, key, value, step, artifact_path, run_id, tracking_uri))
+    return log_value_command(
+        kind,
+        key,
+        value,
+        step=step,
+        artifact_path=artifact_path,
+        run_id=run_id,
+        tracking_uri=tracking_uri,
+    )
 
 
 @log_app.command("metric")

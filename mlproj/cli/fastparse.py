@@ -1,11 +1,12 @@
-"""`mlproj run` and `mlproj runs list` without Typer: plain command lines parsed from a table.
+"""`mlproj run`, `runs list` and `log` without Typer: plain command lines parsed from tables.
 
 Importing Typer and building a click command costs about 55 ms on every start: a third of the
-budget for a whole run's overhead, and a fifth of `runs list`'s, for command lines that are
-almost always a few `-P name=value` or `--json`. So :func:`parse` reads the options of these
-two commands from the tables below and returns the keyword arguments their Typer functions pass
-to the command bodies in `cli/commands.py` (same names, same defaults), or None for anything it
-is not certain of: `--help`, an unknown or misspelled option, a flag given a value, an option
+budget for a whole run's overhead, a fifth of `runs list`'s, and most of a `mlproj log metric`
+called once per step of a shell loop, for command lines that are almost always a few
+`-P name=value`, `--json` or `loss 0.25 --step 3`. So :func:`command_for` reads the options of
+these commands from the tables below and returns the command body and the keyword arguments
+their Typer functions pass to it (same names, same defaults), or None for anything it is not
+certain of: `--help`, an unknown or misspelled option, a flag given a value, an option
 missing its value, a number that is not plain digits, `--`, combined short flags, a second
 argument. Those take the Typer path, which prints its usual help
 and usage errors. The Typer definitions stay the reference: tests/cli/test_fastparse.py checks
@@ -25,28 +26,42 @@ class Table:
     start-up is the point.
     """
 
-    __slots__ = ("argument", "defaults", "flags", "integers", "repeated", "values")
+    __slots__ = (
+        "arguments",
+        "body",
+        "defaults",
+        "flags",
+        "integers",
+        "repeated",
+        "required",
+        "values",
+    )
 
     def __init__(
         self,
+        body: str,
         *,
         defaults: dict[str, Any],
-        flags: dict[str, str],
-        values: dict[str, str],
+        flags: dict[str, str] | None = None,
+        values: dict[str, str] | None = None,
         integers: dict[str, str] | None = None,
         repeated: dict[str, str] | None = None,
-        argument: str | None = None,
+        arguments: tuple[str, ...] = (),
+        required: int = 0,
     ) -> None:
+        self.body = body  # "module:function" of the command body the Typer function calls
         self.defaults = defaults  # what the Typer function passes for what is not given
-        self.flags = flags  # options that take no value (click flags)
-        self.values = values  # one value each; given twice, the last one counts (as in click)
+        self.flags = flags or {}  # options that take no value (click flags)
+        self.values = values or {}  # one value each; given twice, the last counts (as in click)
         self.integers = integers or {}  # one whole number each
         self.repeated = repeated or {}  # may be repeated, each value kept in order
-        self.argument = argument  # the one positional argument, if the command takes one
+        self.arguments = arguments  # the positional arguments, in order
+        self.required = required  # how many of them must be given
 
 
 RUN = Table(
-    argument="uri",
+    "mlproj.cli.commands:run_command",
+    arguments=("uri",),
     flags={
         "--strict-params": "strict_params",
         "-q": "quiet",
@@ -106,6 +121,7 @@ RUN = Table(
 )
 
 RUNS_LIST = Table(
+    "mlproj.cli.commands:runs_list_command",
     flags={"--json": "as_json", "--csv": "as_csv"},
     values={
         "--experiment": "experiment",
@@ -127,22 +143,80 @@ RUNS_LIST = Table(
     },
 )
 
+_LOG_OPTIONS = {"--run": "run_id", "--tracking-uri": "tracking_uri"}
+_LOG_BODY = "mlproj.cli.tracking_commands:log_value_command"
+
+
+def _log_defaults(kind: str, **more: Any) -> dict[str, Any]:
+    return {"kind": kind, "run_id": None, "tracking_uri": None, **more}
+
+
+LOG_METRIC = Table(
+    _LOG_BODY,
+    arguments=("key", "value"),
+    required=2,
+    values=_LOG_OPTIONS,
+    integers={"--step": "step"},
+    defaults=_log_defaults("metric", step=None),
+)
+LOG_PARAM = Table(
+    _LOG_BODY,
+    arguments=("key", "value"),
+    required=2,
+    values=_LOG_OPTIONS,
+    defaults=_log_defaults("param"),
+)
+LOG_TAG = Table(
+    _LOG_BODY,
+    arguments=("key", "value"),
+    required=2,
+    values=_LOG_OPTIONS,
+    defaults=_log_defaults("tag"),
+)
+LOG_ARTIFACT = Table(
+    _LOG_BODY,
+    arguments=("key",),
+    required=1,
+    values={**_LOG_OPTIONS, "--artifact-path": "artifact_path"},
+    defaults=_log_defaults("artifact", artifact_path=None),
+)
+
 #: The commands parsed here, by the words that name them.
-TABLES: dict[tuple[str, ...], Table] = {("run",): RUN, ("runs", "list"): RUNS_LIST}
+TABLES: dict[tuple[str, ...], Table] = {
+    ("run",): RUN,
+    ("runs", "list"): RUNS_LIST,
+    ("log", "metric"): LOG_METRIC,
+    ("log", "param"): LOG_PARAM,
+    ("log", "tag"): LOG_TAG,
+    ("log", "artifact"): LOG_ARTIFACT,
+}
+
+
+def command_for(args: list[str]) -> tuple[str, dict[str, Any]] | None:
+    """The command body ("module:function") and its keyword arguments for ``mlproj ARGS``.
+
+    None when ``args`` name no command of the tables, or when Typer should parse them.
+    """
+    for words, table in TABLES.items():
+        if args[: len(words)] == list(words):
+            options = parse(table, args[len(words) :])
+            return None if options is None else (table.body, options)
+    return None
 
 
 def parse(table: Table, args: list[str]) -> dict[str, Any] | None:
     """The keyword arguments of the command for ``args``, or None to let Typer parse them."""
     values = dict(table.defaults)
     repeated: dict[str, list[str]] = {}
-    have_argument = False
+    given = 0
     rest = list(reversed(args))
     while rest:
         word = rest.pop()
         if not word.startswith("-") or word == "-":
-            if table.argument is None or have_argument or word == "-":
+            if given == len(table.arguments) or word == "-":
                 return None  # an extra argument, or stdin's "-": Typer's error or meaning
-            values[table.argument], have_argument = word, True
+            values[table.arguments[given]] = word
+            given += 1
             continue
         option = _option(table, word, rest)
         if option is None:
@@ -152,6 +226,8 @@ def parse(table: Table, args: list[str]) -> dict[str, Any] | None:
             repeated.setdefault(name, []).append(str(value))
         else:
             values[name] = value
+    if given < table.required:
+        return None  # a missing argument: Typer's usage error
     values.update(repeated)
     return values
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable
-from functools import partial
 from typing import Any, NoReturn
 
 from mlproj.errors import ExitCode, MlprojError, Terminated
@@ -58,28 +57,17 @@ def _dispatch(args: list[str]) -> int:
 
 
 def _invoke(args: list[str]) -> Any:
-    if args[:1] == ["run"] or args[:2] == ["runs", "list"]:
-        fast = _without_typer(args)
-        if fast is not None:
-            return fast()
+    from mlproj.cli.fastparse import command_for
+
+    found = command_for(args)
+    if found is not None:  # a plain command line of a hot command: no Typer (cli/fastparse.py)
+        body, options = found
+        module, _, name = body.partition(":")
+        return getattr(importlib.import_module(module), name)(**options)
     from mlproj.cli.app import app
     from mlproj.cli.typerapp import invoke
 
     return invoke(app, args, prog_name="mlproj")
-
-
-def _without_typer(args: list[str]) -> Callable[[], int] | None:
-    """`mlproj run` or `mlproj runs list` with a plain command line, parsed without Typer."""
-    from mlproj.cli.fastparse import RUN, RUNS_LIST, parse
-
-    is_run = args[0] == "run"
-    options = parse(RUN, args[1:]) if is_run else parse(RUNS_LIST, args[2:])
-    if options is None:
-        return None
-    from mlproj.cli import commands  # the command bodies, which import the core
-
-    body: Callable[..., int] = commands.run_command if is_run else commands.runs_list_command
-    return partial(body, **options)
 
 
 def _unexpected(exc: Exception) -> int:

@@ -54,6 +54,20 @@ class LogRequest:
     tracking_uri: str | None = None
 
 
+def log_value_command(
+    kind: str,
+    key: str,
+    value: str = "",
+    *,
+    step: int | None = None,
+    artifact_path: str | None = None,
+    run_id: str | None,
+    tracking_uri: str | None,
+) -> int:
+    """`mlproj log metric|param|tag|artifact` from its command-line values."""
+    return log_command(LogRequest(kind, key, value, step, artifact_path, run_id, tracking_uri))
+
+
 def log_command(request: LogRequest) -> int:
     """`mlproj log KIND ...`: into the run's log file inside a run, else into the store."""
     env_run = os.environ.get("MLPROJ_RUN_ID")

@@ -1,7 +1,9 @@
-"""`mlproj run` and `runs list` parsed without Typer (cli/fastparse.py) give what Typer gives."""
+"""Hot commands parsed without Typer (cli/fastparse.py) give what Typer gives, or defer to it."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
 import os
 import subprocess
@@ -12,7 +14,6 @@ from typing import Any
 import pytest
 import typer
 
-import mlproj.cli.commands
 from mlproj.cli import fastparse
 from mlproj.cli.app import app
 from mlproj.cli.typerapp import invoke
@@ -67,6 +68,30 @@ LIST_DEFERRED = [
     ["-q"],
 ]
 
+#: `log ...` command lines the tables parse.
+LOG_PARSED = [
+    ["metric", "loss", "0.25"],
+    ["metric", "loss", "0.25", "--step", "3"],
+    ["metric", "--step=12", "acc", "nan", "--run", "abc", "--tracking-uri", "/s"],
+    ["param", "alpha", "0.5"],
+    ["param", "msg", "-x"[1:], "--run=abc"],
+    ["tag", "stage", "a b; $(c)"],
+    ["artifact", "model.pkl"],
+    ["artifact", "out/", "--artifact-path", "models/v1"],
+]
+#: `log ...` command lines left to Typer.
+LOG_DEFERRED = [
+    ["metric", "loss"],
+    ["metric", "loss", "-0.5"],  # click reads -0.5 as an option: its error, not a metric
+    ["metric", "loss", "1", "--step", "-1"],
+    ["metric", "loss", "1", "2"],
+    ["param", "--help"],
+    ["tag"],
+    ["artifact"],
+    ["artifact", "a", "b"],
+    ["artifact", "a", "--step", "3"],
+]
+
 #: Command lines the table leaves to Typer (help, usage errors, and what it is unsure of).
 DEFERRED = [
     ["--help"],
@@ -85,44 +110,69 @@ DEFERRED = [
 ]
 
 
-def typer_values(
-    command: list[str], body: str, args: list[str], monkeypatch: pytest.MonkeyPatch
-) -> dict[str, Any]:
-    """The keyword arguments Typer's function for ``command`` passes to ``commands.<body>``."""
-    seen: dict[str, Any] = {}
+def body_function(body: str) -> Any:
+    module, _, name = body.partition(":")
+    return getattr(importlib.import_module(module), name)
 
-    def record(**values: Any) -> int:
-        seen.update(values)
+
+def effective(function: Any, *positional: Any, **keywords: Any) -> dict[str, Any]:
+    """Every parameter ``function`` gets for this call, defaults included."""
+    bound = inspect.signature(function).bind(*positional, **keywords)
+    bound.apply_defaults()
+    return dict(bound.arguments)
+
+
+def typer_values(words: list[str], args: list[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The body the Typer function for ``words`` calls, and every argument it gets."""
+    seen: dict[str, Any] = {}
+    body = fastparse.TABLES[tuple(words)].body
+    real = body_function(body)
+
+    def record(*positional: Any, **keywords: Any) -> int:
+        seen.update(effective(real, *positional, **keywords))
         return 0
 
-    monkeypatch.setattr(mlproj.cli.commands, body, record)
-    assert invoke(app, [*command, *args], prog_name="mlproj") == 0
-    return seen
+    monkeypatch.setattr(importlib.import_module(body.partition(":")[0]), real.__name__, record)
+    assert invoke(app, [*words, *args], prog_name="mlproj") == 0
+    return body, seen
+
+
+def fast_values(args: list[str]) -> Any:
+    """The body the table names for ``mlproj ARGS``, and every argument it would get."""
+    found = fastparse.command_for(args)
+    assert found is not None
+    body, options = found
+    return body, effective(body_function(body), **options)
 
 
 @pytest.mark.parametrize("args", PARSED, ids=lambda a: " ".join(a) or "(none)")
 def test_parsed_run_command_lines_give_what_typer_gives(args, monkeypatch):
-    parsed = fastparse.parse(fastparse.RUN, list(args))
-    assert parsed is not None
-    assert parsed == typer_values(["run"], "run_command", list(args), monkeypatch)
+    fast = fast_values(["run", *args])  # first: typer_values replaces the body with a recorder
+    assert fast == typer_values(["run"], list(args), monkeypatch)
 
 
 @pytest.mark.parametrize("args", LIST_PARSED, ids=lambda a: " ".join(a) or "(none)")
 def test_parsed_runs_list_command_lines_give_what_typer_gives(args, monkeypatch):
-    parsed = fastparse.parse(fastparse.RUNS_LIST, list(args))
-    assert parsed is not None
-    typer_gives = typer_values(["runs", "list"], "runs_list_command", list(args), monkeypatch)
-    assert parsed == typer_gives
+    fast = fast_values(["runs", "list", *args])
+    assert fast == typer_values(["runs", "list"], list(args), monkeypatch)
 
 
-@pytest.mark.parametrize("args", DEFERRED, ids=" ".join)
-def test_unsure_run_command_lines_are_left_to_typer(args):
-    assert fastparse.parse(fastparse.RUN, list(args)) is None
+@pytest.mark.parametrize("args", LOG_PARSED, ids=" ".join)
+def test_parsed_log_command_lines_give_what_typer_gives(args, monkeypatch):
+    fast = fast_values(["log", *args])
+    assert fast == typer_values(["log", args[0]], list(args[1:]), monkeypatch)
 
 
-@pytest.mark.parametrize("args", LIST_DEFERRED, ids=" ".join)
-def test_unsure_runs_list_command_lines_are_left_to_typer(args):
-    assert fastparse.parse(fastparse.RUNS_LIST, list(args)) is None
+@pytest.mark.parametrize(
+    "args",
+    [["run", *a] for a in DEFERRED]
+    + [["runs", "list", *a] for a in LIST_DEFERRED]
+    + [["log", *a] for a in LOG_DEFERRED]
+    + [["--help"], ["runs"], ["runs", "show", "abc"], ["log"], ["--version"], []],
+    ids=" ".join,
+)
+def test_unsure_command_lines_are_left_to_typer(args):
+    assert fastparse.command_for(list(args)) is None
 
 
 def click_command(words: tuple[str, ...]) -> Any:
@@ -158,16 +208,17 @@ def table_spellings(table: fastparse.Table) -> dict[str, str]:
 
 @pytest.mark.parametrize("words", list(fastparse.TABLES), ids=" ".join)
 def test_each_table_knows_every_option_of_the_typer_command(words):
-    """An option added to the Typer command must be added to its table, or this fails.
+    """An option or argument added to the Typer command must be added to its table, or this fails.
 
-    The names and defaults the table gives are checked by the parsed command lines above (the
-    empty one gives every default).
+    The names and defaults the table gives are checked by the parsed command lines above.
     """
     table = fastparse.TABLES[words]
-    kinds, arguments = spellings(click_command(words))
+    command = click_command(words)
+    kinds, arguments = spellings(command)
     assert kinds == table_spellings(table)
-    assert arguments == ([table.argument] if table.argument else [])
-    assert len(table.defaults) == len(click_command(words).params)
+    assert len(arguments) == len(table.arguments)
+    required = [p for p in command.params if p.param_type_name == "argument" and p.required]
+    assert len(required) == table.required
 
 
 def test_help_and_usage_errors_still_come_from_typer(mlproj):
@@ -197,7 +248,7 @@ main(json.loads(sys.argv[1]))
 """
 
 
-def test_a_plain_run_and_runs_list_import_no_typer(tmp_path: Path):
+def test_plain_run_runs_list_and_log_import_no_typer(tmp_path: Path):
     project = tmp_path / "project"
     project.mkdir()
     command = json.dumps(f"{sys.executable} -c pass {{alpha}}")
@@ -207,7 +258,10 @@ def test_a_plain_run_and_runs_list_import_no_typer(tmp_path: Path):
     )
     env = dict(os.environ, MLPROJ_TRACKING_URI=str(tmp_path / "store"))
     run = ["run", str(project), "-P", "alpha=2", "--run-name", "r", "-q"]
-    for args in (run, ["runs", "list", "--json", "--limit", "5"]):
+    log = ["log", "metric", "loss", "0.5", "--step", "2"]
+    for args in (run, ["runs", "list", "--json", "--limit", "5"], log):
+        if args is log:  # as inside a run: the line goes to the run's log file
+            env.update(MLPROJ_RUN_ID="0" * 32, MLPROJ_LOG_FILE=str(tmp_path / "log.jsonl"))
         done = subprocess.run(
             [sys.executable, "-c", PROBE, json.dumps(args)],
             capture_output=True,
@@ -219,3 +273,4 @@ def test_a_plain_run_and_runs_list_import_no_typer(tmp_path: Path):
         assert done.returncode == 0, done.stderr
         line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
         assert json.loads(line.removeprefix("LOADED=")) == []
+    assert json.loads((tmp_path / "log.jsonl").read_text())["step"] == 2
