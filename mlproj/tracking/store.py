@@ -30,13 +30,13 @@ from mlproj.tracking.models import (
     NewRun,
     PastRun,
     Run,
-    RunMatch,
     RunStatus,
 )
 from mlproj.tracking.names import generate_run_name, new_run_id
 
 if TYPE_CHECKING:  # the filter language loads when a search uses it, not for every run
     from mlproj.tracking.filters import Expr
+    from mlproj.tracking.matching import RunMatch
     from mlproj.tracking.scheduling import TaggedRun
     from mlproj.tracking.sqlgen import RunQuery
 
@@ -337,10 +337,12 @@ class Store:
 
     def find_runs(self, match: RunMatch, limit: int = 20) -> list[Run]:
         """Runs that match ``match`` exactly (params included), newest first."""
+        from mlproj.tracking.matching import MATCH_RUNS, match_values  # --reuse only
+
         if not self._readable(None):
             return []
         with self._db.read() as tx:
-            keys = [int(row[0]) for row in tx.rows(queries.MATCH_RUNS, queries.match_values(match))]
+            keys = [int(row[0]) for row in tx.rows(MATCH_RUNS, match_values(match))]
             runs = queries.load_runs(tx, keys, self.runs_dir)
         wanted = dict(match.params)
         return [run for run in runs if run.params == wanted][:limit]
