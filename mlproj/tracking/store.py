@@ -49,7 +49,7 @@ from mlproj.tracking.reaping import (
 
 __all__ = ["DEAD_RUNNER_MESSAGE", "FAILURE_TAG", "UNCLAIMED_GRACE_MS", "RunnerLock", "Store"]
 
-_RUN_ID = re.compile(r"[0-9a-f]{32}")
+_RUN_ID = r"[0-9a-f]{32}"  # compiled on first use (re's cache): only bulk inserts check ids
 
 
 class Store:
@@ -155,7 +155,7 @@ class Store:
                 if name not in experiment_ids:
                     experiment_ids[name] = writes.ensure_experiment(tx, name).experiment_id
                 run_id = past.run_id or new_run_id()
-                if not _RUN_ID.fullmatch(run_id):
+                if not re.fullmatch(_RUN_ID, run_id):
                     raise UsageError(f"run id '{run_id}' is not 32 lowercase hexadecimal digits")
                 run_name = past.new.run_name or generate_run_name()
                 row = writes.RunRow(first_key + index, run_id, experiment_ids[name], run_name, past)
