@@ -125,7 +125,7 @@ class LogIngestor:
             lines = self._split(chunk, final=final and len(chunk) < READ_CHUNK)
             with self._extra_lock:
                 extra, self._extra = self._extra, []
-            if lines:
+            if lines:  # the record parser loads once something was logged, not before
                 self._store(self._parse(lines, extra))
             elif extra:
                 self._store_metrics(extra)

@@ -1,5 +1,7 @@
 """The log-record protocol, reading side: one JSON line becomes one checked record.
 
+Loaded by ingestion with the first line a run logs (:class:`Batch` groups a look's records).
+
 A run's entry point appends lines like these to the file named by ``MLPROJ_LOG_FILE``::
 
     {"type": "metric", "key": "loss", "value": 0.25, "step": 3, "timestamp": 1764000000000}
