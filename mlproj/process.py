@@ -25,27 +25,16 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:  # the results of helpers: supervising an entry point makes none
+    from mlproj.toolresults import BinaryToolResult, ToolResult
 
 #: Seconds to wait after SIGINT, then after SIGTERM, before escalating (MLPROJ_KILL_GRACE).
 DEFAULT_GRACE = 10.0
 #: How long to wait for the output pipes to drain after the child exited (a background
 #: grandchild may hold them open; we stop waiting rather than hang the run).
 DRAIN_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class ToolResult:
-    """Outcome of :func:`run_tool`."""
-
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
 
 
 def run_tool(
@@ -61,6 +50,8 @@ def run_tool(
     A missing executable is reported as return code 127 (as a shell would) instead of raising, so
     callers turn it into their own error with the next step for the user.
     """
+    from mlproj.toolresults import ToolResult
+
     try:
         done = subprocess.run(
             list(argv),
@@ -98,6 +89,8 @@ def stream_tool(
     cache; on Ctrl-C or SIGTERM in mlproj the child is stopped before the exception goes on.
     A missing executable is reported as return code 127, as in :func:`run_tool`.
     """
+    from mlproj.toolresults import ToolResult
+
     try:
         child = subprocess.Popen(
             list(argv),
@@ -137,20 +130,6 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
         child.wait()
 
 
-@dataclass(frozen=True, slots=True)
-class BinaryToolResult:
-    """Outcome of :func:`run_tool_bytes`: stdout as bytes (file names, patches), stderr as text."""
-
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: bytes
-    stderr: str
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0
-
-
 def run_tool_bytes(
     argv: Sequence[str],
     *,
@@ -159,6 +138,8 @@ def run_tool_bytes(
     timeout: float | None = None,
 ) -> BinaryToolResult:
     """Like :func:`run_tool`, for output that is not text in any one encoding (git -z, diffs)."""
+    from mlproj.toolresults import BinaryToolResult
+
     try:
         done = subprocess.run(
             list(argv),

@@ -25,7 +25,8 @@ from mlproj.envs.requirements import referenced_paths
 from mlproj.errors import EnvError, SourceError
 from mlproj.runner import CALLER_DIR_TAG, DEFAULTS_TAG, INSTALLED_FILE, RunPlan, RunRequest
 from mlproj.sources import diff_stat, is_remote, resolve_source
-from mlproj.tracking.models import Run, RunMatch
+from mlproj.tracking.matching import RunMatch
+from mlproj.tracking.models import Run
 from mlproj.tracking.store import Store
 
 #: Tag of a run started by `mlproj rerun`: the id of the run it reproduces.

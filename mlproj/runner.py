@@ -313,6 +313,7 @@ def _run_to_end(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> Run
     """Prepare the environment, run the entry point and record the end, whatever happens."""
     lock = store.hold_runner_lock(run.run_id)
     status, exit_code = RunStatus.FAILED, None
+    ended: Run | None = None
     try:
         _save_source_snapshot(store.run_dir(run.run_id), plan.source)
         events.run_started(run, plan)
@@ -329,9 +330,10 @@ def _run_to_end(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> Run
         status, exit_code = RunStatus.KILLED, 128 + signal.SIGTERM
         raise
     finally:
-        # Reached with the run still RUNNING only when something above raised: record the end.
+        # Something above raised (ended is None): record the end unless the run has one already
+        # (a failed env build records its own). A run that ended normally is not read again.
         _release_source(store, run, plan)  # idempotent; also after a failed env build
-        if store.get_run(run.run_id).status is RunStatus.RUNNING:
+        if ended is None and store.get_run(run.run_id).status is RunStatus.RUNNING:
             _finish(store, run, status, exit_code)
         lock.release()
 

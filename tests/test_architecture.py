@@ -12,6 +12,7 @@ FORBIDDEN = {
     "mlproj.errors": ["mlproj."],
     "mlproj.status": ["mlproj."],
     "mlproj.filelock": ["mlproj."],
+    "mlproj.toolresults": ["mlproj."],
     # The protocol writer is copied into environments without mlproj: standard library only.
     "mlproj.logwriter": ["mlproj."],
     # Comparing runs is pure: recorded runs in, rows out.

@@ -65,6 +65,17 @@ NOT_ON_THE_LOCAL_RUN_PATH = (
     "http.server",
     "encodings.idna",
     "hashlib",
+    # What only declared environments, shell templates and --reuse need.
+    "mlproj.spec.envmodel",
+    "mlproj.spec.shellscan",
+    "mlproj.tracking.matching",
+)
+#: ... and what only a folder in a git work tree needs: git itself, and helper-process results.
+NOT_IN_A_PLAIN_FOLDER = (
+    "mlproj.sources.local",
+    "mlproj.sources.gitcli",
+    "mlproj.sources.giturl",
+    "mlproj.toolresults",
 )
 
 RUN_PROBE = """
@@ -100,8 +111,9 @@ def test_local_run_path_imports_only_what_it_uses(tmp_path, in_git):
             git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *argv]
             subprocess.run(git, cwd=project, check=True, env=env)
     args = ["run", str(project), "--env-manager", "local", "-q"]
+    unwanted = (*NOT_ON_THE_LOCAL_RUN_PATH, *(() if in_git else NOT_IN_A_PLAIN_FOLDER))
     done = subprocess.run(
-        [sys.executable, "-c", RUN_PROBE, json.dumps(NOT_ON_THE_LOCAL_RUN_PATH), json.dumps(args)],
+        [sys.executable, "-c", RUN_PROBE, json.dumps(unwanted), json.dumps(args)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -152,3 +164,56 @@ def test_mlproj_log_inside_a_run_only_appends(tmp_path):
     line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
     assert json.loads(line.removeprefix("LOADED=")) == []
     assert json.loads(log.read_text())["step"] == 3
+
+
+#: Dataclasses a plain folder run creates (each costs ~1 ms at import on 3.11): the request and
+#: plan, the source, the project model and its parsing, the parameters, the run records and their
+#: rows, the environment's answers, the supervised process, live tracking. Records only other
+#: runs need (docker_env and env files, git provenance, helper results, --reuse, log batches)
+#: live in modules that load when needed; lower this when one more goes, raise it only with
+#: a reason.
+MAX_DATACLASSES_ON_THE_LOCAL_RUN_PATH = 29
+
+DATACLASS_PROBE = """
+import dataclasses, json, sys
+made = []
+process_class = dataclasses._process_class
+def counted(cls, *args, **kwargs):
+    made.append(f"{cls.__module__}.{cls.__qualname__}")
+    return process_class(cls, *args, **kwargs)
+dataclasses._process_class = counted  # what @dataclass calls for every class it makes
+from mlproj.cli.commands import run_command
+code = run_command(
+    uri=".", entry_point="main", params=[], version=None, env_manager="local",
+    experiment_name=None, run_name=None, tracking_uri=None, strict_params=False, quiet=True,
+)
+mine = sorted(name for name in made if name.startswith("mlproj."))
+sys.stderr.write("MADE=" + json.dumps({"code": code, "made": mine}) + "\\n")
+"""
+
+
+def test_local_run_path_creates_few_dataclasses(tmp_path):
+    """A plain folder run makes only the dataclasses it uses, so start-up cannot creep back."""
+    command = f"{sys.executable} -c pass {{alpha}}"
+    (tmp_path / "MLproject").write_text(
+        "name: trivial\nentry_points:\n  main:\n    parameters:\n"
+        f"      alpha: {{type: float, default: 0.5}}\n    command: {json.dumps(command)}\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", DATACLASS_PROBE],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "MLPROJ_TRACKING_URI": str(tmp_path / "store"),
+            "PYTHONPATH": os.environ["PYTHONPATH"],
+        },
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stderr.splitlines() if x.startswith("MADE="))
+    report = json.loads(line.removeprefix("MADE="))
+    assert report["code"] == 0
+    assert len(report["made"]) <= MAX_DATACLASSES_ON_THE_LOCAL_RUN_PATH, report["made"]

@@ -24,7 +24,8 @@ from mlproj.backends.base import (
 )
 from mlproj.backends.config import BackendConfig
 from mlproj.errors import BackendError
-from mlproj.process import ToolResult, run_tool
+from mlproj.process import run_tool
+from mlproj.toolresults import ToolResult
 
 SCRIPT_NAME = "job.sbatch"
 #: Where the scheduler writes the job's own output (mlproj's messages on the node).

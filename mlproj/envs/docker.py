@@ -36,7 +36,8 @@ from mlproj.envs.dockerargs import (
     resolve_environment,
 )
 from mlproj.errors import EnvError, ProjectError
-from mlproj.spec.model import DockerEnv, EntryPoint, ParamType, Project
+from mlproj.spec.envmodel import DockerEnv
+from mlproj.spec.model import EntryPoint, ParamType, Project
 from mlproj.spec.params import ResolvedParams
 
 if TYPE_CHECKING:

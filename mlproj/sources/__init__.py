@@ -6,8 +6,8 @@
   in the cache and each run gets a private checkout of the exact commit (``remote.py``,
   ``cache.py``, ``workdir.py``); ``-v`` on a local repository does the same from the local
   objects without touching the work tree (``localrepo.py``).
-* Every refusal for safety is in ``uri.py``; every git process mlproj starts is in ``gitcli.py``;
-  GitPython reads refs and objects in ``gitrepo.py``.
+* Every refusal for safety is in ``uri.py`` and ``giturl.py`` (git URLs); every git process
+  mlproj starts is in ``gitcli.py``; GitPython reads refs and objects in ``gitrepo.py``.
 """
 
 from __future__ import annotations

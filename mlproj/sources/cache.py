@@ -30,7 +30,7 @@ from pathlib import Path
 from mlproj.errors import SourceError
 from mlproj.filelock import acquire
 from mlproj.settings import cache_dir
-from mlproj.sources.uri import GitUrl
+from mlproj.sources.giturl import GitUrl
 
 GIT_DIRNAME = "git"
 WORK_DIRNAME = "work"

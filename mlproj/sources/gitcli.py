@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlproj.errors import SourceError
-from mlproj.process import BinaryToolResult, ToolResult, run_tool, run_tool_bytes
-from mlproj.sources.uri import ALLOWED_PROTOCOLS, Credentials, GitUrl, redact
+from mlproj.process import run_tool, run_tool_bytes
+from mlproj.sources.giturl import ALLOWED_PROTOCOLS, Credentials, GitUrl, redact
+from mlproj.toolresults import BinaryToolResult, ToolResult
 
 #: ``-c`` options on every git call: no hooks and no fsmonitor program from a repository's config,
 #: no sparse checkout and no submodule recursion behind our back, and automatic gc in the

@@ -1,8 +1,11 @@
 """Provenance of a local folder used in place: commit, branch, remote, and uncommitted changes.
 
-Read with the git program (``gitcli``), not GitPython: this is the path of every ``mlproj run .``,
-and one ``git status --porcelain=v2`` call (a few ms) beats importing GitPython (about 0.1 s)
-and running the several processes its ``is_dirty``/``untracked_files`` need.
+Only for a folder inside a git work tree: ``resolve.py`` finds its root and imports this module
+then, so a folder outside git loads no git machinery at all.
+
+Read with the git program (``gitcli``), not GitPython: this is the path of every ``mlproj run .``
+in a work tree, and one ``git status --porcelain=v2`` call (a few ms) beats importing GitPython
+(about 0.1 s) and running the several processes its ``is_dirty``/``untracked_files`` need.
 
 When the tree is dirty, what is needed to rebuild the code is returned as snapshot files
 (the layout is described, and read back, in ``snapshot.py``): ``diff.patch`` (``git diff HEAD
@@ -57,19 +60,8 @@ class _Status:
     untracked: list[str] = field(default_factory=list)
 
 
-def work_tree_root(folder: Path) -> Path | None:
-    """The top of the git work tree holding ``folder`` (a ``.git`` file or folder), or None."""
-    for candidate in (folder, *folder.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
-
-
-def local_state(folder: Path, ignore: Sequence[Path] = ()) -> LocalState | None:
-    """Provenance of ``folder``'s work tree; None outside git (or when git cannot read it)."""
-    root = work_tree_root(folder)
-    if root is None:
-        return None
+def local_state(root: Path, ignore: Sequence[Path] = ()) -> LocalState:
+    """Provenance of the git work tree at ``root`` (warnings only when git cannot read it)."""
     try:
         done = run_git_bytes(
             # No --untracked-files=all: a user's status.showUntrackedFiles=no (a dotfiles repo at

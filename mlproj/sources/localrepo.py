@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from mlproj.errors import SourceError
 from mlproj.sources import gitcli, gitrepo
 from mlproj.sources.gitrepo import Revision, SubmoduleRef
+from mlproj.sources.giturl import GitUrl, parse_git_url
 from mlproj.sources.remote import Context, checkout_submodules, submodule_dest, submodule_url
 from mlproj.sources.snapshot import Snapshot, apply_snapshot
-from mlproj.sources.uri import GitUrl, parse_git_url, redact_url
+from mlproj.sources.uri import redact_url
 from mlproj.sources.workdir import Workdir
 
 if TYPE_CHECKING:

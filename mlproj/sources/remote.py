@@ -21,8 +21,9 @@ from mlproj.errors import SourceError
 from mlproj.sources import gitcli, gitrepo, memo
 from mlproj.sources.cache import MirrorEntry, locked, mirror_entry, remove_tree
 from mlproj.sources.gitrepo import RefKind, Revision, SubmoduleRef
+from mlproj.sources.giturl import GitUrl, join_submodule_url, parse_git_url
 from mlproj.sources.model import Progress
-from mlproj.sources.uri import GitUrl, check_subdir, is_hex, join_submodule_url, parse_git_url
+from mlproj.sources.uri import check_subdir, is_hex
 from mlproj.sources.workdir import Reuse, Workdir
 
 _MAX_DEPTH = 8

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlproj.errors import SourceError
-from mlproj.sources.local import local_state, work_tree_root
 from mlproj.sources.model import Progress, ResolvedSource
-from mlproj.sources.uri import GitUrl, SourceUri, check_version, parse_source
+from mlproj.sources.uri import SourceUri, check_version, parse_source
 from mlproj.spec.load import SPEC_FILE_NAMES
 
 if TYPE_CHECKING:
-    # The git machinery is imported only by git sources and -v: `mlproj run .` stays light.
+    # The git machinery is imported only by git sources, -v and folders in a git work tree:
+    # `mlproj run <plain folder>` stays light.
+    from mlproj.sources.giturl import GitUrl
     from mlproj.sources.remote import Context
     from mlproj.sources.workdir import Workdir
 
@@ -121,12 +122,23 @@ def _is_bare_repository(folder: Path) -> bool:
     return layout and (folder / "refs").is_dir() and work_tree_root(folder) is None
 
 
+def work_tree_root(folder: Path) -> Path | None:
+    """The top of the git work tree holding ``folder`` (a ``.git`` file or folder), or None."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
 def _folder_in_place(parsed: SourceUri, folder: Path, ignore: Sequence[Path]) -> ResolvedSource:
     project_dir = project_folder(folder, parsed.subdir, parsed.display)
-    state = local_state(project_dir, ignore)
     details = {"given": parsed.display, "kind": "folder"}
-    if state is None:
+    root = work_tree_root(project_dir)
+    if root is None:  # no provenance to read: git is neither run nor imported
         return ResolvedSource(project_dir, str(folder), subdir=parsed.subdir, details=details)
+    from mlproj.sources.local import local_state
+
+    state = local_state(root, ignore)
     return ResolvedSource(
         project_dir=project_dir,
         uri=str(folder),

@@ -1,89 +1,30 @@
 """Parsing and checking what the user gives as a source: URI, ``#subdir`` and ``-v`` version.
 
-Everything here is pure (no I/O, no git). It is also where every refusal for safety lives:
-command-running transports (``ext::``, ``fd::``, any ``<helper>::`` form), URLs and hosts that
-would be read as git or ssh options, subdirs escaping the repository, version names git would
-read as revision expressions. Credentials found in URLs are split off here, so that only the
-stripped URL travels on (see :class:`Credentials`).
+Everything here is pure (no I/O, no git). With :mod:`mlproj.sources.giturl` (git URLs, loaded
+only for them) it is where every refusal for safety lives: command-running transports
+(``ext::``, ``fd::``, any ``<helper>::`` form), URLs and hosts that would be read as git or ssh
+options, subdirs escaping the repository, version names git would read as revision expressions.
+
+Patterns are compiled on first use (``re``'s own cache) rather than at import: a plain folder
+run matches none of them.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mlproj.errors import SourceError
 
-#: URL schemes mlproj hands to git. Anything else could start a remote helper program.
-ALLOWED_SCHEMES = ("https", "http", "ssh", "git", "file", "git+ssh", "ssh+git")
-#: Protocols git itself may use (GIT_ALLOW_PROTOCOL), submodules included.
-ALLOWED_PROTOCOLS = "file:git:http:https:ssh"
+if TYPE_CHECKING:
+    from mlproj.sources.giturl import GitUrl
 
-_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-_TRANSPORT = re.compile(r"^([A-Za-z0-9][A-Za-z0-9+.-]*)::")
-_SCP = re.compile(r"^([^@/\s]+)@([^/:\s]+):(.*)$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_HEX = re.compile(r"^[0-9a-f]{4,64}$")
+_CONTROL_CHARS = frozenset(map(chr, (*range(0x20), 0x7F)))
+_HEX = r"^[0-9a-f]{4,64}$"
 # git check-ref-format's rules, plus no leading "-" (an option) and no revision syntax.
-_BAD_VERSION = re.compile(r"[\x00-\x20~^:?*\[\\\x7f]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|^@$")
-_SLUG = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class Credentials:
-    """A user name and password (or token) taken out of an http(s) URL.
-
-    They reach git only as an ``Authorization`` header in the environment of its process (see
-    ``gitcli.git_env``): never in an argument, a config file, the store or a message.
-    """
-
-    username: str = field(repr=False)
-    password: str = field(repr=False)
-
-    def header(self) -> str:
-        """The HTTP Basic ``Authorization`` header git sends for these credentials."""
-        import base64  # lazy, like hashlib below: a local folder never needs them
-
-        raw = f"{self.username}:{self.password}".encode()
-        return "Authorization: Basic " + base64.b64encode(raw).decode()
-
-    def secrets(self) -> tuple[str, ...]:
-        """Every form in which these credentials could show up in text (to redact them)."""
-        # With no password the user name is the token (https://TOKEN@github.com/...).
-        forms = {self.password or self.username, self.header().split()[-1]}
-        return tuple(sorted((s for s in forms if s), key=len, reverse=True))
-
-
-@dataclass(frozen=True, slots=True)
-class GitUrl:
-    """A git URL mlproj accepted, credentials stripped (``url`` is what git and the store see)."""
-
-    url: str
-    scheme: str
-    host: str
-    path: str
-    credentials: Credentials | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def name(self) -> str:
-        """A readable slug of the repository name, for folder names."""
-        last = self.path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-        return _SLUG.sub("-", last)[:40].strip("-") or "repo"
-
-    @property
-    def key(self) -> str:
-        """The cache key: one mirror per URL (credentials and letter case of the host aside)."""
-        import hashlib  # lazy: loading OpenSSL costs ~4 ms that `mlproj run .` does not need
-
-        normal = f"{self.scheme}://{self.host.lower()}/{self.path.strip('/')}"
-        digest = hashlib.sha256(normal.encode()).hexdigest()[:16]
-        return f"{self.name}-{digest}"
-
-    @property
-    def origin(self) -> str:
-        """``scheme://host`` for http(s) URLs: where the credentials may be sent."""
-        return f"{self.scheme}://{self.host}/"
+_BAD_VERSION = r"[\x00-\x20~^:?*\[\\\x7f]|\.\.|@\{|//|^[-/.]|[/.]$|\.lock$|^@$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +53,7 @@ def parse_source(uri: str) -> SourceUri:
     """
     base, sep, sub = uri.partition("#")
     subdir = check_subdir(sub, redact_url(uri)) if sep else None
-    if _CONTROL.search(base):
+    if not _CONTROL_CHARS.isdisjoint(base):
         raise SourceError(
             f"source '{redact_url(base)!r}': control characters in the URI; type it again"
         )
@@ -121,98 +62,8 @@ def parse_source(uri: str) -> SourceUri:
             f"source '{redact_url(base)}' starts with '-' and would be read as a git option; "
             "write a folder as ./" + base
         )
-    git = parse_git_url(base)
+    git = _git_url(base)
     return SourceUri(base=git.url if git else base, subdir=subdir, git=git)
-
-
-def parse_git_url(text: str) -> GitUrl | None:
-    """The git URL in ``text``, or None when it is a local path.
-
-    Raises:
-        SourceError: A transport or scheme that could run commands, or an option in disguise.
-    """
-    transport = _TRANSPORT.match(text)
-    if transport:
-        raise SourceError(
-            f"source '{redact_url(text)}': the '{transport.group(1)}::' transport is refused "
-            "(it runs a program); use an https://, ssh:// or file:// URL"
-        )
-    scheme = _SCHEME.match(text)
-    if scheme:
-        return _parse_scheme_url(text, scheme.group(1).lower())
-    scp = _SCP.match(text)
-    if scp:
-        user, host, path = scp.groups()
-        user = user.split(":", 1)[0]  # ssh takes no password in a URL: never keep one
-        _refuse_option(text, user, host, path)
-        if not path:
-            raise SourceError(f"source '{user}@{host}:': no repository path after ':'")
-        return GitUrl(url=f"{user}@{host}:{path}", scheme="ssh", host=f"{user}@{host}", path=path)
-    return None
-
-
-def _parse_scheme_url(text: str, scheme: str) -> GitUrl:
-    from urllib.parse import unquote, urlsplit
-
-    if scheme not in ALLOWED_SCHEMES:
-        raise SourceError(
-            f"source '{redact_url(text)}': URL scheme '{scheme}' is refused "
-            f"(allowed: {', '.join(ALLOWED_SCHEMES)})"
-        )
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as exc:
-        raise SourceError(f"source '{redact_url(text)}': malformed URL ({exc})") from None
-    host = parts.hostname or ""
-    if scheme != "file" and not host:
-        raise SourceError(f"source '{redact_url(text)}': no host in the URL")
-    if not parts.path.strip("/"):
-        raise SourceError(f"source '{redact_url(text)}': no repository path in the URL")
-    user = unquote(parts.username) if parts.username else None
-    _refuse_option(text, user or "", host, parts.path.lstrip("/"))
-    netloc_host = host if port is None else f"{host}:{port}"
-    if ":" in host:  # IPv6 literal
-        netloc_host = f"[{host}]" + ("" if port is None else f":{port}")
-    credentials = None
-    if scheme in ("http", "https") and parts.username is not None:
-        credentials = Credentials(user or "", unquote(parts.password or ""))
-        netloc = netloc_host  # the whole userinfo may be a token (https://TOKEN@github.com)
-    elif parts.username is not None:  # ssh, git: keep the user name, drop any password
-        netloc = f"{parts.username}@{netloc_host}"
-    else:
-        netloc = netloc_host
-    _refuse_query_secret(text, parts.query)
-    query = f"?{parts.query}" if parts.query else ""
-    url = f"{scheme}://{netloc}{parts.path}{query}"
-    return GitUrl(url=url, scheme=scheme, host=netloc, path=parts.path, credentials=credentials)
-
-
-#: Query parameter names that carry a secret (``?private_token=...``, ``?sig=...``).
-_SECRET_WORDS = ("token", "auth", "key", "sig", "pass", "secret", "credential")
-
-
-def _refuse_query_secret(text: str, query: str) -> None:
-    """Refuse a credential in the query string: it would be stored with the run and in the cache."""
-    for pair in query.split("&") if query else ():
-        name = pair.split("=", 1)[0].lower()
-        if any(word in name for word in _SECRET_WORDS):
-            shown = redact_url(text).split("?", 1)[0]
-            raise SourceError(
-                f"source '{shown}?{name}=...': a credential in the URL's query string would be "
-                "recorded with the run; give it as https://TOKEN@host/... (sent as a header, "
-                "never stored) or through a git credential helper"
-            )
-
-
-def _refuse_option(text: str, user: str, host: str, path: str) -> None:
-    # ssh and git read "-oProxyCommand=..." as an option wherever it lands on their command line.
-    for part, what in ((user, "user"), (host, "host"), (path, "path")):
-        if part.startswith("-"):
-            raise SourceError(
-                f"source '{redact_url(text)}': the {what} '{part}' starts with '-' and would be "
-                "read as an option; refused"
-            )
 
 
 def check_subdir(sub: str, shown: str) -> str | None:
@@ -221,7 +72,7 @@ def check_subdir(sub: str, shown: str) -> str | None:
     Raises:
         SourceError: The subdir is absolute, goes above the root, or enters ``.git``.
     """
-    if _CONTROL.search(sub) or "\\" in sub:
+    if not _CONTROL_CHARS.isdisjoint(sub) or "\\" in sub:
         raise SourceError(f"source '{shown}': subdir {sub!r} has control characters or '\\'")
     if sub.startswith("/"):
         raise SourceError(
@@ -244,7 +95,7 @@ def check_version(version: str) -> str:
         SourceError: The name has revision syntax (``~``, ``^``, ``@{``, ``..``) or starts
             with '-' (git would read it as an option).
     """
-    if not version or _BAD_VERSION.search(version):
+    if not version or re.search(_BAD_VERSION, version):
         raise SourceError(
             f"-v {version!r}: not a branch, tag or commit name (revision expressions like "
             "'HEAD~1' or names starting with '-' are refused); give a branch, tag or commit"
@@ -254,7 +105,7 @@ def check_version(version: str) -> str:
 
 def is_hex(version: str) -> bool:
     """True when ``version`` could be a full or abbreviated commit id."""
-    return bool(_HEX.match(version))
+    return re.match(_HEX, version) is not None
 
 
 def redact_url(text: str) -> str:
@@ -262,46 +113,15 @@ def redact_url(text: str) -> str:
     return re.sub(r"(?i)\b(https?://)[^/\s@]*@", r"\1", text)
 
 
-def redact(text: str, credentials: Credentials | None) -> str:
-    """``text`` with URL userinfo and every form of ``credentials`` removed."""
-    text = redact_url(text)
-    if credentials is not None:
-        for secret in credentials.secrets():
-            text = text.replace(secret, "***")
-    return text
-
-
-def join_submodule_url(parent: str, url: str) -> str:
-    """Resolve a submodule URL from ``.gitmodules`` against the superproject's URL, as git does.
-
-    ``./x`` and ``../x`` are relative to the parent repository's URL; anything else is as is.
-    """
-    if not url.startswith(("./", "../")):
-        return url
-    from urllib.parse import urlsplit
-
-    scp = None if _SCHEME.match(parent) else _SCP.match(parent)
-    prefix, path = ("", parent)
-    if _SCHEME.match(parent):
-        parts = urlsplit(parent)
-        prefix, path = f"{parts.scheme}://{parts.netloc}", parts.path
-    elif scp:
-        prefix, path = f"{scp.group(1)}@{scp.group(2)}:", scp.group(3)
-    absolute = path.startswith("/")
-    path = path.rstrip("/")
-    rest = url
-    while True:
-        if rest.startswith("./"):
-            rest = rest[2:]
-        elif rest.startswith("../"):
-            rest = rest[3:]
-            path = path.rsplit("/", 1)[0] if "/" in path else ""
-        else:
-            break
-    joined = f"{path}/{rest}" if path or absolute else rest
-    return prefix + joined
-
-
 def is_remote(uri: str) -> bool:
     """True when ``uri`` (``#subdir`` allowed) names a git URL rather than a local folder."""
-    return parse_git_url(uri.partition("#")[0]) is not None
+    return _git_url(uri.partition("#")[0]) is not None
+
+
+def _git_url(text: str) -> GitUrl | None:
+    """The git URL in ``text`` (see :func:`~mlproj.sources.giturl.parse_git_url`), or None."""
+    if ":" not in text:  # every git URL form has one (scheme://, user@host:path, helper::)
+        return None
+    from mlproj.sources.giturl import parse_git_url
+
+    return parse_git_url(text)

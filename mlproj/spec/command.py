@@ -22,7 +22,7 @@ from mlproj.errors import ProjectError
 from mlproj.spec.model import EntryPoint
 from mlproj.spec.params import ResolvedParams
 from mlproj.spec.problems import did_you_mean
-from mlproj.spec.shell import MARK, Piece, needs_shell, quote_in, scan, skeleton
+from mlproj.spec.shell import MARK, Piece, needs_shell, quote_in, skeleton
 
 #: How an undeclared entry point given as a file (``-e train.py``) is run.
 FILE_INTERPRETERS = {".py": "python", ".sh": "bash"}
@@ -50,6 +50,8 @@ def template_problems(entry: EntryPoint) -> list[str]:
             problems.extend(_placeholder_problems(entry, declared, name, spec, conversion))
     pieces, names = _pieces(parsed)
     if needs_shell(pieces):
+        from mlproj.spec.shellscan import scan  # templates that run as bash -c text only
+
         problems.extend(scan(pieces, names).problems)
     return list(dict.fromkeys(problems))  # a placeholder used twice is reported once
 
@@ -169,6 +171,8 @@ def render_command(
     values = [_value(entry, params, name) for name in names]
     if not needs_shell(pieces):
         return [*_split_and_fill(pieces, values), *_extra_words(params)]
+    from mlproj.spec.shellscan import scan
+
     contexts = scan(pieces, names).contexts
     filled = iter(zip(contexts, values, strict=True))
     text = "".join(quote_in(*next(filled)) if piece is None else piece for piece in pieces)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlproj.spec.model import CondaEnv, PythonEnv
 from mlproj.spec.problems import Problem, did_you_mean, problems_error
 from mlproj.spec.yamlnodes import (
     Collector,
@@ -26,6 +25,8 @@ from mlproj.spec.yamlnodes import (
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
+
+    from mlproj.spec.envmodel import CondaEnv, PythonEnv
 
 PYTHON_ENV_KEYS = ("python", "build_dependencies", "dependencies")
 CONDA_KEYS = ("name", "channels", "dependencies", "prefix", "variables")
@@ -74,6 +75,8 @@ def parse_python_env(
         path: The file.
         root: The project directory, to show the file relative to it in problems.
     """
+    from mlproj.spec.envmodel import PythonEnv  # only projects that declare one load it
+
     col = Collector(path, root)
     node = compose_file(col, "the file is empty; add python and dependencies (see README)")
     entries = None if node is None else mapping_entries(col, node, "", PYTHON_ENV_KEYS)
@@ -106,6 +109,8 @@ def parse_conda_env(
         path: The file.
         root: The project directory, to show the file relative to it in problems.
     """
+    from mlproj.spec.envmodel import CondaEnv  # only projects that declare one load it
+
     col = Collector(path, root)
     node = compose_file(col, "the file is empty; add channels and dependencies (see README)")
     entries = None if node is None else mapping_entries(col, node, "", CONDA_KEYS)

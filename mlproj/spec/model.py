@@ -1,6 +1,8 @@
 """The MLproject model: frozen dataclasses produced by :mod:`mlproj.spec.load`.
 
-Nothing here reads files or runs anything; the model is what every other layer consumes.
+Nothing here reads files or runs anything; the model is what every other layer consumes. What a
+declared environment holds (``docker_env``, ``python_env.yaml``, a conda YAML) is in
+:mod:`mlproj.spec.envmodel`, loaded only by projects that declare one.
 """
 
 from __future__ import annotations
@@ -8,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlproj.spec.envmodel import DockerEnv
 
 
 class ParamType(str, Enum):
@@ -61,15 +67,6 @@ class EnvKind(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class DockerEnv:
-    """`docker_env`: image plus volumes and environment (``value is None`` copies the host's)."""
-
-    image: str
-    volumes: tuple[str, ...] = ()
-    environment: tuple[tuple[str, str | None], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class EnvSpec:
     """The environment a project declares.
 
@@ -98,36 +95,3 @@ class Project:
 
     def entry_point(self, name: str) -> EntryPoint | None:
         return self.entry_points.get(name)
-
-
-@dataclass(frozen=True, slots=True)
-class PythonEnv:
-    """A parsed `python_env.yaml`."""
-
-    file: Path
-    python: str | None
-    build_dependencies: tuple[str, ...] = ()
-    dependencies: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class CondaEnv:
-    """A parsed conda environment YAML.
-
-    ``dependencies`` are the conda specs; ``pip`` the requirement lines of the `pip:` section.
-    """
-
-    file: Path
-    name: str | None
-    channels: tuple[str, ...] = ()
-    dependencies: tuple[str, ...] = ()
-    pip: tuple[str, ...] = ()
-
-    @property
-    def python(self) -> str | None:
-        """The python pin (`python=3.11`, `python>=3.10`...) as written after the name, if any."""
-        for dep in self.dependencies:
-            name = dep.split("=")[0].split("<")[0].split(">")[0].split("!")[0].strip()
-            if name == "python":
-                return dep[len("python") :].strip() or None
-        return None

@@ -33,8 +33,9 @@ BOOL_WORDS = (
     "1",
     "0",
 )
-# A scheme of two characters or more: "C:" is a Windows drive, not a URI.
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
+# A scheme of two characters or more: "C:" is a Windows drive, not a URI. Like the patterns
+# above, compiled on first use (re's cache): only path and uri parameters need it.
+_SCHEME = r"^[A-Za-z][A-Za-z0-9+.-]+:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,7 @@ def type_problem(ptype: ParamType, text: str) -> str | None:
 
 def has_scheme(text: str) -> bool:
     """True when ``text`` starts with a URI scheme (``s3:``, ``file:``, ``models:``...)."""
-    return _SCHEME.match(text) is not None
+    return re.match(_SCHEME, text) is not None
 
 
 def resolve_params(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlproj.spec.command import template_problems
-from mlproj.spec.model import DockerEnv, EntryPoint, EnvKind, Parameter, ParamType
+from mlproj.spec.model import EntryPoint, EnvKind, Parameter, ParamType
 from mlproj.spec.params import type_problem
 from mlproj.spec.problems import did_you_mean
 from mlproj.spec.yamlnodes import (
@@ -35,6 +35,8 @@ from mlproj.spec.yamlnodes import (
 
 if TYPE_CHECKING:
     from yaml.nodes import Node
+
+    from mlproj.spec.envmodel import DockerEnv
 
 TOP_KEYS = ("name", "python_env", "conda_env", "docker_env", "entry_points")
 #: The environment keys in MLflow's order of precedence.
@@ -144,6 +146,8 @@ def _docker_env(col: Collector, key: Node, node: Node) -> DockerEnv | None:
         environment = _docker_environment(col, entries["environment"][1])
     if image is None or volumes is None or environment is None:
         return None
+    from mlproj.spec.envmodel import DockerEnv  # only docker_env projects load it
+
     return DockerEnv(image=image, volumes=volumes, environment=environment)
 
 

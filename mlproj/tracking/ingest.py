@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from mlproj.errors import MlprojError, UsageError
 from mlproj.tracking.db import now_ms
-from mlproj.tracking.models import Metric
 from mlproj.tracking.store import Store
 
 if TYPE_CHECKING:  # loaded with the first line to parse: most runs log nothing through the file
-    from mlproj.tracking.records import ArtifactRecord, ParamRecord, Record
+    from mlproj.tracking.models import Metric
+    from mlproj.tracking.records import ArtifactRecord, Batch, ParamRecord
 
 #: Seconds between two looks at the file while the run goes.
 POLL_INTERVAL = 0.1
@@ -58,14 +58,6 @@ class IngestSummary:
     def count(self, kind: str, number: int = 1) -> None:
         """Count stored records of one kind (metric, param, tag, artifact)."""
         self.stored[kind] = self.stored.get(kind, 0) + number
-
-
-@dataclass(slots=True)
-class _Batch:
-    metrics: list[Metric] = field(default_factory=list)
-    params: list[tuple[int, ParamRecord]] = field(default_factory=list)
-    tags: dict[str, str] = field(default_factory=dict)
-    artifacts: list[tuple[int, ArtifactRecord]] = field(default_factory=list)
 
 
 class LogIngestor:
@@ -131,7 +123,12 @@ class LogIngestor:
         while True:
             chunk = self._file.read(READ_CHUNK)
             lines = self._split(chunk, final=final and len(chunk) < READ_CHUNK)
-            self._store(self._parse(lines))
+            with self._extra_lock:
+                extra, self._extra = self._extra, []
+            if lines:  # the record parser loads once something was logged, not before
+                self._store(self._parse(lines, extra))
+            elif extra:
+                self._store_metrics(extra)
             if len(chunk) < READ_CHUNK:
                 return
 
@@ -157,30 +154,26 @@ class LogIngestor:
             self._pending.clear()
         return lines
 
-    def _parse(self, lines: list[tuple[int, bytes]]) -> _Batch:
-        batch = _Batch()
-        with self._extra_lock:
-            batch.metrics, self._extra = self._extra, []
-        if not lines:
-            return batch
-        from mlproj.tracking.records import RecordError, parse_record
+    def _parse(self, lines: list[tuple[int, bytes]], metrics: list[Metric]) -> Batch:
+        """The records of ``lines``, after ``metrics`` (captured since the last look)."""
+        from mlproj.tracking.records import Batch, RecordError, parse_record
 
+        batch = Batch(metrics=metrics)
         arrival = now_ms()
         for number, raw in lines:
             try:
                 text = raw.decode("utf-8").strip()
                 if text:
-                    _add(batch, number, parse_record(text, arrival))
+                    batch.add(number, parse_record(text, arrival))
             except UnicodeDecodeError:
                 self.summary.problem(number, "not UTF-8 text", malformed=True)
             except RecordError as exc:
                 self.summary.problem(number, str(exc), malformed=True)
         return batch
 
-    def _store(self, batch: _Batch) -> None:
+    def _store(self, batch: Batch) -> None:
         if batch.metrics:
-            self.store.log_metrics(self.run_id, batch.metrics)
-            self.summary.count("metric", len(batch.metrics))
+            self._store_metrics(batch.metrics)
         if batch.params:
             self._store_params(batch.params)
         if batch.tags:
@@ -188,6 +181,10 @@ class LogIngestor:
             self.summary.count("tag", len(batch.tags))
         if batch.artifacts:
             self._store_artifacts(batch.artifacts)
+
+    def _store_metrics(self, metrics: list[Metric]) -> None:
+        self.store.log_metrics(self.run_id, metrics)  # all of them in one transaction
+        self.summary.count("metric", len(metrics))
 
     def _store_artifacts(self, artifacts: list[tuple[int, ArtifactRecord]]) -> None:
         from mlproj.tracking.artifacts import store_artifact
@@ -215,16 +212,3 @@ class LogIngestor:
                 self.summary.count("param")
             except UsageError as exc:
                 self.summary.problem(number, exc.message, malformed=False)
-
-
-def _add(batch: _Batch, number: int, record: Record) -> None:
-    from mlproj.tracking.records import ParamRecord, TagRecord
-
-    if isinstance(record, Metric):
-        batch.metrics.append(record)
-    elif isinstance(record, ParamRecord):
-        batch.params.append((number, record))
-    elif isinstance(record, TagRecord):
-        batch.tags[record.key] = record.value
-    else:
-        batch.artifacts.append((number, record))

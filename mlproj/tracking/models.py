@@ -1,7 +1,8 @@
 """The records of the tracking store: experiments, runs, metrics.
 
 Plain frozen dataclasses of strings, numbers and enums. Nothing here knows about projects,
-environments or SQL; :mod:`mlproj.tracking.store` turns them into rows and back.
+environments or SQL; :mod:`mlproj.tracking.store` turns them into rows and back. The criteria of
+``--reuse`` are in :mod:`mlproj.tracking.matching`, loaded only by it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from mlproj.status import RunStatus
 
 # RunStatus is re-exported: the store's callers name it from here.
-__all__ = ["Experiment", "Metric", "NewRun", "PastRun", "Run", "RunMatch", "RunStatus"]
+__all__ = ["Experiment", "Metric", "NewRun", "PastRun", "Run", "RunStatus"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,21 +107,3 @@ class Run:
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class RunMatch:
-    """Exact criteria for finding earlier runs of the same work (``mlproj run --reuse``).
-
-    A ``None`` field matches only ``None``; ``params`` must be equal as a whole.
-    """
-
-    source_uri: str
-    source_commit: str
-    source_subdir: str | None
-    entry_point: str
-    env_manager: str
-    env_key: str | None
-    params: Mapping[str, str]
-    source_dirty: bool = False
-    status: RunStatus = RunStatus.FINISHED

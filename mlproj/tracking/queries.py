@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from mlproj.errors import NotFoundError
 from mlproj.tracking.db import Row, Tx, placeholders
-from mlproj.tracking.models import Experiment, Run, RunMatch, RunStatus
+from mlproj.tracking.models import Experiment, Run, RunStatus
 from mlproj.tracking.runsql import Sql, select_runs_by_key
 
 if TYPE_CHECKING:  # searching loads them; reading a run by key (every `mlproj run`) does not
@@ -198,30 +198,3 @@ def unknown_experiment(name: str, known: Sequence[str]) -> NotFoundError:
     """The error for an experiment name that does not exist."""
     listed = ", ".join(f"'{each}'" for each in known[:10]) or "none yet"
     return NotFoundError(f"no experiment named '{name}' (known: {listed})")
-
-
-#: Candidates for :meth:`Store.find_runs` (params are compared by the caller), newest first.
-#: ``(x = ? OR (x IS NULL AND ? IS NULL))`` is null-safe equality in portable SQL.
-MATCH_RUNS = (
-    "SELECT run_key FROM runs WHERE status = ? AND source_uri = ? AND source_commit = ? "
-    "AND entry_point = ? AND env_manager = ? AND source_dirty = ? "
-    "AND (source_subdir = ? OR (source_subdir IS NULL AND ? IS NULL)) "
-    "AND (env_key = ? OR (env_key IS NULL AND ? IS NULL)) "
-    "ORDER BY start_time DESC, run_key DESC LIMIT 200"
-)
-
-
-def match_values(match: RunMatch) -> tuple[object, ...]:
-    """The values bound to :data:`MATCH_RUNS`."""
-    return (
-        match.status.value,
-        match.source_uri,
-        match.source_commit,
-        match.entry_point,
-        match.env_manager,
-        match.source_dirty,
-        match.source_subdir,
-        match.source_subdir,
-        match.env_key,
-        match.env_key,
-    )

@@ -1,5 +1,7 @@
 """The log-record protocol, reading side: one JSON line becomes one checked record.
 
+Loaded by ingestion with the first line a run logs (:class:`Batch` groups a look's records).
+
 A run's entry point appends lines like these to the file named by ``MLPROJ_LOG_FILE``::
 
     {"type": "metric", "key": "loss", "value": 0.25, "step": 3, "timestamp": 1764000000000}
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -66,6 +68,30 @@ class ArtifactRecord:
 
 
 Record = Metric | ParamRecord | TagRecord | ArtifactRecord
+
+
+@dataclass(slots=True)
+class Batch:
+    """The records of one look at the log file, grouped by how they are stored.
+
+    Params and artifacts keep their line numbers, for the problems they may cause.
+    """
+
+    metrics: list[Metric] = field(default_factory=list)
+    params: list[tuple[int, ParamRecord]] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    artifacts: list[tuple[int, ArtifactRecord]] = field(default_factory=list)
+
+    def add(self, number: int, record: Record) -> None:
+        """Add the record read on line ``number``."""
+        if isinstance(record, Metric):
+            self.metrics.append(record)
+        elif isinstance(record, ParamRecord):
+            self.params.append((number, record))
+        elif isinstance(record, TagRecord):
+            self.tags[record.key] = record.value
+        else:
+            self.artifacts.append((number, record))
 
 
 def parse_record(line: str, arrival_ms: int) -> Record:

@@ -30,13 +30,13 @@ from mlproj.tracking.models import (
     NewRun,
     PastRun,
     Run,
-    RunMatch,
     RunStatus,
 )
 from mlproj.tracking.names import generate_run_name, new_run_id
 
 if TYPE_CHECKING:  # the filter language loads when a search uses it, not for every run
     from mlproj.tracking.filters import Expr
+    from mlproj.tracking.matching import RunMatch
     from mlproj.tracking.scheduling import TaggedRun
     from mlproj.tracking.sqlgen import RunQuery
 
@@ -49,7 +49,7 @@ from mlproj.tracking.reaping import (
 
 __all__ = ["DEAD_RUNNER_MESSAGE", "FAILURE_TAG", "UNCLAIMED_GRACE_MS", "RunnerLock", "Store"]
 
-_RUN_ID = re.compile(r"[0-9a-f]{32}")
+_RUN_ID = r"[0-9a-f]{32}"  # compiled on first use (re's cache): only bulk inserts check ids
 
 
 class Store:
@@ -155,7 +155,7 @@ class Store:
                 if name not in experiment_ids:
                     experiment_ids[name] = writes.ensure_experiment(tx, name).experiment_id
                 run_id = past.run_id or new_run_id()
-                if not _RUN_ID.fullmatch(run_id):
+                if not re.fullmatch(_RUN_ID, run_id):
                     raise UsageError(f"run id '{run_id}' is not 32 lowercase hexadecimal digits")
                 run_name = past.new.run_name or generate_run_name()
                 row = writes.RunRow(first_key + index, run_id, experiment_ids[name], run_name, past)
@@ -337,10 +337,12 @@ class Store:
 
     def find_runs(self, match: RunMatch, limit: int = 20) -> list[Run]:
         """Runs that match ``match`` exactly (params included), newest first."""
+        from mlproj.tracking.matching import MATCH_RUNS, match_values  # --reuse only
+
         if not self._readable(None):
             return []
         with self._db.read() as tx:
-            keys = [int(row[0]) for row in tx.rows(queries.MATCH_RUNS, queries.match_values(match))]
+            keys = [int(row[0]) for row in tx.rows(MATCH_RUNS, match_values(match))]
             runs = queries.load_runs(tx, keys, self.runs_dir)
         wanted = dict(match.params)
         return [run for run in runs if run.params == wanted][:limit]

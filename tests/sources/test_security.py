@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlproj.sources import gitcli
-from mlproj.sources.uri import GitUrl
+from mlproj.sources.giturl import GitUrl
 from tests.sources.conftest import free_port, git, only_run
 
 

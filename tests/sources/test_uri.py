@@ -5,16 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mlproj.errors import SourceError
-from mlproj.sources.uri import (
-    Credentials,
-    check_subdir,
-    check_version,
-    join_submodule_url,
-    parse_git_url,
-    parse_source,
-    redact,
-    redact_url,
-)
+from mlproj.sources.giturl import Credentials, join_submodule_url, parse_git_url, redact
+from mlproj.sources.uri import check_subdir, check_version, parse_source, redact_url
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from mlproj.spec.envfiles import (
     load_conda_env,
     load_python_env,
 )
-from mlproj.spec.model import CondaEnv, PythonEnv
+from mlproj.spec.envmodel import CondaEnv, PythonEnv
 
 
 def write(tmp_path: Path, text: str, name: str = "env.yaml") -> Path:

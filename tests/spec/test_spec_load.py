@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from mlproj.errors import ProjectError
+from mlproj.spec.envmodel import DockerEnv
 from mlproj.spec.load import check_project, find_spec_file, load_project
-from mlproj.spec.model import DockerEnv, EnvKind, ParamType
+from mlproj.spec.model import EnvKind, ParamType
 
 REPO = Path(__file__).resolve().parents[2]
 MAIN = """
