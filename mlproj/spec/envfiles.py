@@ -25,7 +25,7 @@ from mlproj.spec.yamlnodes import (
 )
 
 if TYPE_CHECKING:
-    from yaml.nodes import Node
+    from mlproj.spec.yamlnodes import Node
 
 PYTHON_ENV_KEYS = ("python", "build_dependencies", "dependencies")
 CONDA_KEYS = ("name", "channels", "dependencies", "prefix", "variables")

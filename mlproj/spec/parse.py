@@ -34,7 +34,7 @@ from mlproj.spec.yamlnodes import (
 )
 
 if TYPE_CHECKING:
-    from yaml.nodes import Node
+    from mlproj.spec.yamlnodes import Node
 
 TOP_KEYS = ("name", "python_env", "conda_env", "docker_env", "entry_points")
 #: The environment keys in MLflow's order of precedence.
