@@ -12,6 +12,7 @@ installed version file, so an upgrade composes again. Shared and recursive nodes
 aliases) stay shared. A graph with a merge key (``<<: *base``) is never cached: merging needs
 PyYAML's constructor anyway. Entries are written atomically (a temporary file, then
 ``os.replace``); anything unreadable, unwritable or malformed means "not cached", never an error.
+The folder keeps at most :data:`MAX_ENTRIES` files.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ MAGIC = b"mlproj-yaml-nodes %d\n" % FORMAT
 FOLDER = "yaml"
 #: Texts larger than this are not cached (MLprojects and env files are a few hundred bytes).
 MAX_TEXT = 1 << 20
+#: Entries kept at most (a few kB each); past it, the least recently written quarter goes.
+MAX_ENTRIES = 1000
 # marshal's format may change between Python versions and implementations: one name per version.
 SUFFIX = f".{sys.implementation.name}-{sys.version_info[0]}{sys.version_info[1]}.nodes"
 _KINDS = ("scalar", "sequence", "mapping")
@@ -123,6 +126,30 @@ def store(file: Path, text: str, root: YamlNode) -> None:
     except (OSError, ValueError):
         with contextlib.suppress(OSError, ValueError):
             os.unlink(temp)
+        return
+    _evict(target.parent)
+
+
+def _evict(where: Path) -> None:
+    """Keep the folder under :data:`MAX_ENTRIES` files, removing the least recently written.
+
+    Paths come and go (each run of a git source reads its MLproject in a new checkout folder),
+    so without this the folder would only grow. Called after a write, that is on a cache miss.
+    """
+    try:
+        names = os.listdir(where)
+        if len(names) <= MAX_ENTRIES:
+            return
+        dated = []
+        for name in names:
+            with contextlib.suppress(OSError):
+                dated.append((os.lstat(where / name).st_mtime_ns, name))
+    except OSError:
+        return
+    dated.sort()
+    for _, name in dated[: len(dated) - MAX_ENTRIES * 3 // 4]:
+        with contextlib.suppress(OSError):
+            os.unlink(where / name)  # another run may have removed it first
 
 
 def entries() -> list[tuple[Path, os.stat_result]]:

@@ -447,3 +447,21 @@ def test_entry_names(tmp_path):
     assert nodecache.entry_path(tmp_path / "a" / "MLproject") != nodecache.entry_path(
         tmp_path / "b" / "MLproject"
     )
+
+
+def test_the_folder_keeps_the_most_recent_entries(tmp_path, monkeypatch):
+    # Each run of a git source reads its MLproject in a new folder: old entries must go.
+    monkeypatch.setattr(nodecache, "MAX_ENTRIES", 8)
+    files = []
+    for i in range(12):
+        path = tmp_path / f"checkout{i}" / "MLproject"
+        path.parent.mkdir()
+        path.write_text(f"name: p{i}\n")
+        compose(path)
+        files.append(path)
+        os.utime(nodecache.entry_path(path), (1_000_000 + i, 1_000_000 + i))
+    kept = {path.name for path, _ in nodecache.entries()}
+    assert 6 <= len(kept) <= 8
+    assert nodecache.entry_path(files[-1]).name in kept
+    assert nodecache.entry_path(files[0]).name not in kept
+    assert isinstance(compose(files[-1])[0], nodecache.CachedNode)
