@@ -40,8 +40,8 @@ MAX_TEXT = 1 << 20
 MAX_ENTRIES = 1000
 # marshal's format may change between Python versions and implementations: one name per version.
 SUFFIX = f".{sys.implementation.name}-{sys.version_info[0]}{sys.version_info[1]}.nodes"
-_KINDS = ("scalar", "sequence", "mapping")
-_CODES = {kind: code for code, kind in enumerate(_KINDS)}
+_KINDS = {0: "scalar", 1: "sequence", 2: "mapping"}
+_CODES = {kind: code for code, kind in _KINDS.items()}
 _MERGE = "tag:yaml.org,2002:merge"
 _CRC_BYTES = 4
 
@@ -92,7 +92,7 @@ def load(file: Path, text: str) -> CachedNode | None:
         return None
     try:
         data = entry_path(file).read_bytes()
-    except (OSError, ValueError):  # missing, unreadable, or a path the OS refuses
+    except (OSError, ValueError, RuntimeError):  # missing, unreadable, refused, or no home
         return None
     body = data[len(MAGIC) + _CRC_BYTES :]
     header = MAGIC + zlib.crc32(body).to_bytes(_CRC_BYTES, "big")
@@ -111,11 +111,14 @@ def load(file: Path, text: str) -> CachedNode | None:
 def store(file: Path, text: str, root: YamlNode) -> None:
     """Write the entry of ``file`` composed from ``text``; silently nothing when it cannot be."""
     stamp = _yaml_stamp()
-    table = _encode(root)
-    if stamp is None or table is None or len(text) > MAX_TEXT:
+    table = None if stamp is None or len(text) > MAX_TEXT else _encode(root)
+    if table is None:
         return
     body = marshal.dumps((stamp, text, table))
-    target = entry_path(file)
+    try:
+        target = entry_path(file)
+    except (OSError, ValueError, RuntimeError):  # no current folder, or no home folder
+        return
     # Unique in the folder, so concurrent runs never write the same temporary file.
     temp = target.with_name(f".{target.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:

@@ -293,6 +293,7 @@ DAMAGE = {
     "checksummed, scalar not text": lambda data, text: _valid_entry(text, [(0, "t", 0, 5)]),
     "checksummed, bad index": lambda data, text: _valid_entry(text, [(1, "t", 0, (7,))]),
     "checksummed, odd mapping": lambda data, text: _valid_entry(text, [(2, "t", 0, (0,))]),
+    "checksummed, unknown kind": lambda data, text: _valid_entry(text, [(7, "t", 0, "x")]),
 }
 
 
