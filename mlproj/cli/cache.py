@@ -1,4 +1,8 @@
-"""`mlproj cache list|prune`: the git mirrors and run checkouts in mlproj's cache folder."""
+"""`mlproj cache list|prune`: the git mirrors and run checkouts in mlproj's cache folder.
+
+Also the composed YAML of MLprojects and environment files (``<cache>/yaml``, see
+``mlproj.spec.nodecache``): shown in one line, removed by ``prune`` (rebuilt when next read).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from mlproj.cli.typerapp import new_typer
 from mlproj.cli.units import human_size
 
 if TYPE_CHECKING:
+    import os
     from datetime import datetime
+    from pathlib import Path
 
     from mlproj.sources.housekeeping import CacheItem
 
@@ -25,8 +31,10 @@ def cache_list(
     """List cached git mirrors and run checkouts with their size and last use."""
     from mlproj.settings import cache_dir
     from mlproj.sources.housekeeping import list_cache
+    from mlproj.spec import nodecache
 
     items = list_cache()
+    composed = nodecache.entries()
     if json_:
         import json  # the group is imported on every start-up: load json only when it is used
 
@@ -35,7 +43,9 @@ def cache_list(
     from mlproj.cli.render import table
 
     if not items:
-        sys.stdout.write(f"the cache is empty ({cache_dir()})\n")
+        if not composed:
+            sys.stdout.write(f"the cache is empty ({cache_dir()})\n")
+        _write_composed(composed, nodecache.folder())
         return 0
     rows = [
         (
@@ -50,6 +60,7 @@ def cache_list(
     sys.stdout.write(table(("KIND", "SIZE", "LAST USED", "IN USE", "WHAT"), rows))
     total = sum(i.size for i in items)
     sys.stdout.write(f"{len(items)} items, {human_size(total)} in {cache_dir()}\n")
+    _write_composed(composed, nodecache.folder())
     return 0
 
 
@@ -63,9 +74,10 @@ def cache_prune(
         bool, typer.Option("--dry-run", help="Show what would be removed; remove nothing.")
     ] = False,
 ) -> int:
-    """Remove cached mirrors and checkouts that no run is using."""
+    """Remove cached mirrors and checkouts that no run is using, and the composed YAML."""
     from mlproj.errors import UsageError
     from mlproj.sources.housekeeping import prune_cache
+    from mlproj.spec import nodecache
 
     if older_than is not None and older_than < 0:
         raise UsageError(f"--older-than: {older_than:g} is negative; give a number of days")
@@ -79,7 +91,17 @@ def cache_prune(
         sys.stdout.write(f"kept {item.kind.value} {item.url or item.path} (in use)\n")
     freed = sum(i.size for i in removed)
     sys.stdout.write(f"{verb} {len(removed)} items, {human_size(freed)}\n")
+    count, size = nodecache.prune(older_than_days=older_than, dry_run=dry_run)
+    if count:
+        sys.stdout.write(f"{verb} the composed YAML of {count} files ({human_size(size)})\n")
     return 0
+
+
+def _write_composed(entries: list[tuple[Path, os.stat_result]], folder: Path) -> None:
+    """One line for the composed-YAML cache, when it holds anything."""
+    if entries:
+        size = human_size(sum(stat.st_size for _, stat in entries))
+        sys.stdout.write(f"composed YAML of {len(entries)} files ({size}) in {folder}\n")
 
 
 def _item_object(item: CacheItem) -> dict[str, Any]:

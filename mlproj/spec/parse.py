@@ -34,7 +34,7 @@ from mlproj.spec.yamlnodes import (
 )
 
 if TYPE_CHECKING:
-    from yaml.nodes import Node
+    from mlproj.spec.yamlnodes import Node
 
     from mlproj.spec.envmodel import DockerEnv
 

@@ -3,7 +3,8 @@
 ``yaml.safe_load`` returns plain values and forgets where they were. Validation instead composes
 the node graph with the safe loader's resolver (same tags, so the same meaning as
 ``yaml.safe_load``) and walks it. ``yaml`` is imported inside functions: the CLI imports the spec
-package for ``--help``, which must not pay for it.
+package for ``--help``, which must not pay for it; and a file composed before is read back from
+:mod:`mlproj.spec.nodecache` without importing ``yaml`` at all.
 """
 
 from __future__ import annotations
@@ -13,10 +14,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from mlproj.spec import nodecache
 from mlproj.spec.problems import Problem, did_you_mean
 
 if TYPE_CHECKING:
-    from yaml.nodes import MappingNode, Node
+    from typing import Protocol
+
+    from yaml.nodes import MappingNode
+    from yaml.nodes import Node as YamlNode
+
+    class _Mark(Protocol):
+        @property
+        def line(self) -> int: ...
+
+    class Node(Protocol):
+        """What validation reads of a node: PyYAML's, or a :class:`nodecache.CachedNode`.
+
+        Both also have ``id`` (see :func:`kind`), which PyYAML's type stubs leave out.
+        """
+
+        @property
+        def tag(self) -> str: ...
+        @property
+        def value(self) -> Any: ...
+        @property
+        def start_mark(self) -> _Mark: ...
+
 
 TAG = "tag:yaml.org,2002:"
 STR, INT, FLOAT, BOOL, NULL, TIMESTAMP = (
@@ -44,17 +67,19 @@ class Collector:
 
 
 def compose_file(col: Collector, empty_message: str) -> Node | None:
-    """Compose ``col.file`` into a node graph; record a problem and return None if impossible."""
+    """Compose ``col.file`` into a node graph; record a problem and return None if impossible.
+
+    A text composed before comes from the node cache; only a successful compose is cached, so
+    a file with a YAML problem goes through PyYAML every time and its message stays the same.
+    """
+    text = _read_text(col)
+    if text is None:
+        return None
+    cached = nodecache.load(col.file, text)
+    if cached is not None:
+        return cached
     import yaml  # lazy: see the module docstring
 
-    try:
-        text = col.file.read_text(encoding="utf-8-sig")  # -sig: tolerate a BOM
-    except UnicodeDecodeError:
-        col.add(None, "", "is not UTF-8 text; save it as UTF-8")
-        return None
-    except OSError as exc:
-        col.add(None, "", f"cannot be read: {exc.strerror or exc}")
-        return None
     try:
         node = _compose(yaml, text)
     except yaml.MarkedYAMLError as exc:
@@ -70,10 +95,22 @@ def compose_file(col: Collector, empty_message: str) -> Node | None:
     if node is None or is_null(node):  # no document, or one with nothing in it ("---")
         col.add(None, "", empty_message)
         return None
+    nodecache.store(col.file, text, node)  # before the walk: merging rewrites mapping nodes
     return node
 
 
-def _compose(yaml: Any, text: str) -> Node | None:
+def _read_text(col: Collector) -> str | None:
+    """The file's text; record a problem and return None if it cannot be read."""
+    try:
+        return col.file.read_text(encoding="utf-8-sig")  # -sig: tolerate a BOM
+    except UnicodeDecodeError:
+        col.add(None, "", "is not UTF-8 text; save it as UTF-8")
+    except OSError as exc:
+        col.add(None, "", f"cannot be read: {exc.strerror or exc}")
+    return None
+
+
+def _compose(yaml: Any, text: str) -> YamlNode | None:
     """``yaml.compose`` with the safe loader, through LibYAML's parser when it is there.
 
     The C parser composes the same nodes (tags, values, lines, columns) several times faster than
@@ -85,12 +122,12 @@ def _compose(yaml: Any, text: str) -> Node | None:
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None and "\t" not in text:
         try:
-            node: Node | None = yaml.compose(text, Loader=fast)
+            node: YamlNode | None = yaml.compose(text, Loader=fast)
         except yaml.YAMLError:
             pass  # composed again below, for the pure-Python parser's message
         else:
             return node
-    composed: Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+    composed: YamlNode | None = yaml.compose(text, Loader=yaml.SafeLoader)
     return composed
 
 
