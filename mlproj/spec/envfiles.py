@@ -24,9 +24,8 @@ from mlproj.spec.yamlnodes import (
 )
 
 if TYPE_CHECKING:
-    from mlproj.spec.yamlnodes import Node
-
     from mlproj.spec.envmodel import CondaEnv, PythonEnv
+    from mlproj.spec.yamlnodes import Node
 
 PYTHON_ENV_KEYS = ("python", "build_dependencies", "dependencies")
 CONDA_KEYS = ("name", "channels", "dependencies", "prefix", "variables")

@@ -34,9 +34,8 @@ from mlproj.spec.yamlnodes import (
 )
 
 if TYPE_CHECKING:
-    from mlproj.spec.yamlnodes import Node
-
     from mlproj.spec.envmodel import DockerEnv
+    from mlproj.spec.yamlnodes import Node
 
 TOP_KEYS = ("name", "python_env", "conda_env", "docker_env", "entry_points")
 #: The environment keys in MLflow's order of precedence.
