@@ -79,9 +79,10 @@ def parse_param_args(args: Sequence[str]) -> dict[str, str]:
 
 def type_problem(ptype: ParamType, text: str) -> str | None:
     """Return why ``text`` is not a value of ``ptype`` (None when it is, or is not checkable)."""
-    if ptype is ParamType.INT and not re.match(INT_PATTERN, text):
+    # fullmatch: with match, "$" also matches before a final newline ("0.5\n" would pass).
+    if ptype is ParamType.INT and not re.fullmatch(INT_PATTERN, text):
         return f"{text!r} is not an int"
-    if ptype is ParamType.FLOAT and not re.match(FLOAT_PATTERN, text):
+    if ptype is ParamType.FLOAT and not re.fullmatch(FLOAT_PATTERN, text):
         return f"{text!r} is not a float"
     if ptype is ParamType.BOOL and text not in BOOL_WORDS:
         return f"{text!r} is not a bool (use true or false)"

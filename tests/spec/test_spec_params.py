@@ -91,6 +91,18 @@ def test_typed_values(dirs, ptype, good, bad):
         )
 
 
+@pytest.mark.parametrize(
+    ("ptype", "text"),
+    [(ParamType.FLOAT, "0.5\n"), (ParamType.INT, "3\n"), (ParamType.FLOAT, "1\n\n")],
+)
+def test_a_trailing_newline_is_not_a_number(ptype, text):
+    """The pattern's "$" would match before a final newline: the whole text must be a number."""
+    with pytest.raises(ProjectError, match="is not a"):
+        resolve_params(
+            entry(Parameter("p", ptype)), {"p": text}, project_dir=Path("/"), caller_dir=Path("/")
+        )
+
+
 def test_bad_value_message():
     with pytest.raises(ProjectError) as caught:
         resolve_params(
