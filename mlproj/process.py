@@ -10,6 +10,8 @@ Three ways in:
   escalating SIGINT, then SIGTERM, then SIGKILL.
 
 Every call takes an argv list and an explicit environment; nothing here uses ``shell=True``.
+The two long-lived kinds (streamed helpers, entry points) get SIGTERM if mlproj dies: see
+:mod:`mlproj.parentdeath`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
+
+from mlproj.parentdeath import with_parent_death
 
 if TYPE_CHECKING:  # the results of helpers: supervising an entry point makes none
     from mlproj.toolresults import BinaryToolResult, ToolResult
@@ -91,15 +95,16 @@ def stream_tool(
     """
     from mlproj.toolresults import ToolResult
 
+    start, hook = with_parent_death(argv, cwd, env)
     try:
         child = subprocess.Popen(
-            list(argv),
+            start,
             cwd=cwd,
             env=dict(env) if env is not None else None,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            preexec_fn=_parent_death_hook(),  # noqa: PLW1509 - no threads of ours are running
+            preexec_fn=hook,  # noqa: PLW1509 - no threads of ours are running
         )
     except FileNotFoundError as exc:
         return ToolResult(tuple(argv), 127, f"{argv[0]}: not found ({exc.strerror})", "")
@@ -270,30 +275,6 @@ def kill_grace() -> float:
         return DEFAULT_GRACE
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-def _parent_death_hook() -> Callable[[], None] | None:
-    """A pre-exec hook that makes the child get SIGTERM if mlproj dies without cleaning up.
-
-    SIGKILL or a crash of the runner would otherwise leave the entry point running as an orphan
-    while its run is already recorded as failed. Linux only; elsewhere the run is still reaped.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    parent = os.getpid()
-
-    def hook() -> None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the runner died before the hook ran
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return hook
-
-
 def supervise(
     request: ProcessRequest, *, on_start: Callable[[int], None] | None = None
 ) -> ProcessOutcome:
@@ -304,15 +285,16 @@ def supervise(
     """
     request.stdout_log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    start, hook = with_parent_death(request.argv, request.cwd, request.env)
     with request.stdout_log.open("ab") as out_log, request.stderr_log.open("ab") as err_log:
         child = subprocess.Popen(
-            list(request.argv),
+            start,
             cwd=request.cwd,
             env=dict(request.env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # own session and group: we, not the terminal, decide its fate
-            preexec_fn=_parent_death_hook(),  # noqa: PLW1509 - runs before any pump thread starts
+            preexec_fn=hook,  # noqa: PLW1509 - runs before any pump thread starts
         )
         if on_start is not None:
             on_start(child.pid)

@@ -13,6 +13,7 @@ FORBIDDEN = {
     "mlproj.status": ["mlproj."],
     "mlproj.filelock": ["mlproj."],
     "mlproj.toolresults": ["mlproj."],
+    "mlproj.parentdeath": ["mlproj."],
     # The protocol writer is copied into environments without mlproj: standard library only.
     "mlproj.logwriter": ["mlproj."],
     # Comparing runs is pure: recorded runs in, rows out.

@@ -131,8 +131,12 @@ def test_second_ctrl_c_escalates_at_once(mlproj, sleeper, store_dir, tmp_path):
     wait_for(lambda: not alive(child), timeout=5)
 
 
-def test_runner_killed_with_sigkill_is_not_left_running(mlproj, sleeper, store_dir, tmp_path):
-    proc, child, _grandchild = start(sleeper, store_dir, tmp_path)
+@pytest.mark.parametrize("no_setpriv", ["", "1"], ids=["setpriv", "ctypes-hook"])
+def test_runner_killed_with_sigkill_is_not_left_running(
+    mlproj, sleeper, store_dir, tmp_path, no_setpriv
+):
+    # Both ways of setting the parent-death signal (mlproj/parentdeath.py).
+    proc, child, _grandchild = start(sleeper, store_dir, tmp_path, MLPROJ_NO_SETPRIV=no_setpriv)
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
     # The entry point does not outlive its runner (parent-death signal).
