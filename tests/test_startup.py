@@ -187,7 +187,7 @@ def counted(cls, *args, **kwargs):
 dataclasses._process_class = counted  # what @dataclass calls for every class it makes
 from mlproj.cli.commands import run_command
 code = run_command(
-    uri=".", entry_point="main", params=[], version=None, env_manager="local",
+    uri=".", entry_point="main", param=[], version=None, env_manager="local",
     experiment_name=None, run_name=None, tracking_uri=None, strict_params=False, quiet=True,
 )
 mine = sorted(name for name in made if name.startswith("mlproj."))
