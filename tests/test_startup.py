@@ -65,7 +65,8 @@ NOT_ON_THE_LOCAL_RUN_PATH = (
     "http.server",
     "encodings.idna",
     "hashlib",
-    # What only declared environments, shell templates and --reuse need.
+    # What only a project with a problem, declared environments, shell templates, --reuse need.
+    "mlproj.spec.problems",
     "mlproj.spec.envmodel",
     "mlproj.spec.shellscan",
     "mlproj.tracking.matching",
