@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from mlproj.errors import NotFoundError
 from mlproj.tracking.db import Row, Tx, placeholders
-from mlproj.tracking.models import Experiment, Run, RunStatus
+from mlproj.tracking.models import Run, RunStatus
 from mlproj.tracking.runsql import select_runs_by_key
 
 if TYPE_CHECKING:  # searching loads them; reading a run by key (every `mlproj run`) does not
     from mlproj.tracking.filters import SortKey
+    from mlproj.tracking.history import Experiment
     from mlproj.tracking.sqlgen import RunQuery, Sql
 
 #: Longest IN list sent at once (SQLite's default limit is 32766 variables; stay far below).
@@ -175,6 +176,8 @@ def run_key(tx: Tx, run_id: str) -> int:
 
 def experiments(tx: Tx) -> list[Experiment]:
     """Every experiment, oldest first."""
+    from mlproj.tracking.history import Experiment
+
     rows = tx.rows(
         "SELECT experiment_id, name, creation_time FROM experiments "
         "ORDER BY creation_time, experiment_id"
