@@ -17,7 +17,7 @@ from mlproj.tracking.db import Row, Tx, placeholders
 from mlproj.tracking.models import Run, RunStatus
 from mlproj.tracking.runsql import select_runs_by_key
 
-if TYPE_CHECKING:  # searching loads them; reading a run by key (every `mlproj run`) does not
+if TYPE_CHECKING:  # searches and listings load them; reading a run by key (`mlproj run`) does not
     from mlproj.tracking.filters import SortKey
     from mlproj.tracking.history import Experiment
     from mlproj.tracking.sqlgen import RunQuery, Sql
