@@ -6,8 +6,9 @@
 Each round runs the same `mlproj run <trivial folder> -q --env-manager local` with the baseline's
 code and with this checkout's (order alternating between rounds), then takes the difference of
 the two; the figure is the median of those differences, in wall time and in CPU time (user +
-system, with the child). On a machine shared with other work a paired difference moves far less
-than two medians taken apart. Both sides use their own store and a warm YAML cache. With
+system, with the child). On a machine shared with other work a paired difference moves far
+less than two medians taken apart (each side's medians, and those of the entry point's command
+run directly, are printed too). Both sides use their own store and a warm YAML cache. With
 --callgrind N, valgrind counts the instructions of N runs of each side (the mlproj process, not
 its child), which do not move with the load at all.
 """
@@ -66,14 +67,19 @@ def main() -> None:
         sides = {"baseline": base, "this checkout": ours}
         for env in sides.values():  # warm-up: .pyc files, the store, the YAML cache
             timed(argv, env=env, cwd=work)
-        walls: list[float] = []
-        cpus: list[float] = []
+        direct = ["python", "-c", "pass", "0.5"]  # what the entry point runs, run directly
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in (*sides, "direct")}
         for index in range(args.repeat):
             order = list(sides) if index % 2 == 0 else list(reversed(sides))
-            got = {name: timed_cpu(argv, env=sides[name], cwd=work) for name in order}
-            walls.append(got["this checkout"][0] - got["baseline"][0])
-            cpus.append(got["this checkout"][1] - got["baseline"][1])
+            for name in order:
+                runs[name].append(timed_cpu(argv, env=sides[name], cwd=work))
+            runs["direct"].append(timed_cpu(direct, env=ours, cwd=work))
         median = statistics.median
+        for name, got in runs.items():
+            wall, cpu = median(w for w, _ in got), median(c for _, c in got)
+            print(f"  {name:<14} median wall {wall * 1000:6.1f} ms, CPU {cpu * 1000:6.1f} ms")
+        pairs = zip(runs["this checkout"], runs["baseline"], strict=True)
+        walls, cpus = zip(*((a[0] - b[0], a[1] - b[1]) for a, b in pairs), strict=True)
         print(f"paired median difference over {args.repeat} rounds (this checkout - baseline):")
         print(f"  wall {median(walls) * 1000:+.1f} ms, CPU {median(cpus) * 1000:+.1f} ms")
         if args.callgrind and shutil.which("valgrind"):
