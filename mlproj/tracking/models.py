@@ -28,7 +28,9 @@ def __getattr__(name: str) -> Any:
     if name in _LATER:
         from mlproj.tracking import history
 
-        return getattr(history, name)
+        value = getattr(history, name)
+        globals()[name] = value  # later lookups find it without calling this again
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
