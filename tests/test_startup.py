@@ -63,11 +63,13 @@ NOT_ON_THE_LOCAL_RUN_PATH = (
     "mlproj.tracking.mlflow_api",
     "mlproj.tracking.records",
     "mlproj.tracking.artifacts",
+    "mlproj.tracking.history",
     "mlproj.reproduce",
     "http.server",
     "encodings.idna",
     "hashlib",
-    # What only declared environments, shell templates and --reuse need.
+    # What only a project with a problem, declared environments, shell templates, --reuse need.
+    "mlproj.spec.problems",
     "mlproj.spec.envmodel",
     "mlproj.spec.shellscan",
     "mlproj.tracking.matching",
@@ -174,28 +176,37 @@ def test_mlproj_log_inside_a_run_only_appends(tmp_path):
 
 
 #: Dataclasses a plain folder run creates (each costs ~1 ms at import on 3.11): the request and
-#: plan, the source, the project model and its parsing, the parameters, the run records and their
-#: rows, the environment's answers, the supervised process, live tracking. Records only other
-#: runs need (docker_env and env files, git provenance, helper results, --reuse, log batches)
-#: live in modules that load when needed; lower this when one more goes, raise it only with
-#: a reason.
-MAX_DATACLASSES_ON_THE_LOCAL_RUN_PATH = 29
+#: plan, the source, the project model, the parameters, the run records, the environment's
+#: answers, the supervised process, live tracking. Records only other runs need (docker_env and
+#: env files, git provenance, helper results, --reuse, log batches, problems, experiments, metrics,
+#: bulk inserts) live in modules that load when needed; lower this when one more goes, raise it
+#: only with a reason.
+MAX_DATACLASSES_ON_THE_LOCAL_RUN_PATH = 17
+#: Named tuples it creates (~0.2 ms each): one function's answers that are not records (the
+#: parsed MLproject and its declared environment, the parsed source URI, the store's location,
+#: a run's row). Counted too, so records do not come back as named tuples unnoticed.
+MAX_NAMED_TUPLES_ON_THE_LOCAL_RUN_PATH = 5
 
 DATACLASS_PROBE = """
-import dataclasses, json, sys
-made = []
-process_class = dataclasses._process_class
+import collections, dataclasses, json, sys
+made, tuples = [], []
+process_class, namedtuple = dataclasses._process_class, collections.namedtuple
 def counted(cls, *args, **kwargs):
     made.append(f"{cls.__module__}.{cls.__qualname__}")
     return process_class(cls, *args, **kwargs)
+def counted_tuple(name, fields, **kwargs):
+    tuples.append(f"{kwargs.get('module')}.{name}")
+    return namedtuple(name, fields, **kwargs)
 dataclasses._process_class = counted  # what @dataclass calls for every class it makes
+collections.namedtuple = counted_tuple  # what typing.NamedTuple calls for every class it makes
 from mlproj.cli.commands import run_command
 code = run_command(
-    uri=".", entry_point="main", params=[], version=None, env_manager="local",
+    uri=".", entry_point="main", param=[], version=None, env_manager="local",
     experiment_name=None, run_name=None, tracking_uri=None, strict_params=False, quiet=True,
 )
 mine = sorted(name for name in made if name.startswith("mlproj."))
-sys.stderr.write("MADE=" + json.dumps({"code": code, "made": mine}) + "\\n")
+my_tuples = sorted(name for name in tuples if name.startswith("mlproj."))
+sys.stderr.write("MADE=" + json.dumps({"code": code, "made": mine, "tuples": my_tuples}) + "\\n")
 """
 
 
@@ -224,3 +235,4 @@ def test_local_run_path_creates_few_dataclasses(tmp_path):
     report = json.loads(line.removeprefix("MADE="))
     assert report["code"] == 0
     assert len(report["made"]) <= MAX_DATACLASSES_ON_THE_LOCAL_RUN_PATH, report["made"]
+    assert len(report["tuples"]) <= MAX_NAMED_TUPLES_ON_THE_LOCAL_RUN_PATH, report["tuples"]

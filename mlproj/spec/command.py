@@ -21,8 +21,8 @@ from pathlib import Path
 from mlproj.errors import ProjectError
 from mlproj.spec.model import EntryPoint
 from mlproj.spec.params import ResolvedParams
-from mlproj.spec.problems import did_you_mean
 from mlproj.spec.shell import MARK, Piece, needs_shell, quote_in, skeleton
+from mlproj.spec.wording import did_you_mean
 
 #: How an undeclared entry point given as a file (``-e train.py``) is run.
 FILE_INTERPRETERS = {".py": "python", ".sh": "bash"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mlproj.spec.problems import Problem, did_you_mean, problems_error
+from mlproj.spec.wording import did_you_mean
 from mlproj.spec.yamlnodes import (
     Collector,
     compose_file,
@@ -25,6 +25,7 @@ from mlproj.spec.yamlnodes import (
 
 if TYPE_CHECKING:
     from mlproj.spec.envmodel import CondaEnv, PythonEnv
+    from mlproj.spec.problems import Problem
     from mlproj.spec.yamlnodes import Node
 
 PYTHON_ENV_KEYS = ("python", "build_dependencies", "dependencies")
@@ -39,6 +40,8 @@ def load_python_env(path: Path) -> PythonEnv:
     """
     env, problems = parse_python_env(path)
     if env is None:
+        from mlproj.spec.problems import problems_error
+
         raise problems_error(problems)
     return env
 
@@ -56,6 +59,8 @@ def load_conda_env(path: Path) -> CondaEnv:
     """
     env, problems = parse_conda_env(path)
     if env is None:
+        from mlproj.spec.problems import problems_error
+
         raise problems_error(problems)
     return env
 

@@ -9,13 +9,17 @@ without declared entry points (files run with ``-e train.py``), environment foun
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlproj.errors import ProjectError
 from mlproj.spec.envfiles import parse_conda_env, parse_python_env
 from mlproj.spec.model import EnvKind, EnvSpec, Project
 from mlproj.spec.parse import DeclaredEnv, ParsedSpec, parse_mlproject
-from mlproj.spec.problems import Problem, did_you_mean, problems_error
+from mlproj.spec.wording import did_you_mean
 from mlproj.spec.yamlnodes import Collector, compose_file
+
+if TYPE_CHECKING:  # built only when a project has a problem
+    from mlproj.spec.problems import Problem
 
 #: Accepted names of the MLproject file, compared case-insensitively (MLflow accepts the first).
 SPEC_FILE_NAMES = ("mlproject", "mlproject.yaml", "mlproject.yml")
@@ -38,6 +42,8 @@ def find_spec_file(directory: Path) -> Path | None:
     root = _project_root(directory)
     candidates = _spec_candidates(root)
     if len(candidates) > 1:
+        from mlproj.spec.problems import problems_error
+
         raise problems_error([_ambiguity(root, candidates)])
     return candidates[0] if candidates else None
 
@@ -90,6 +96,8 @@ def load_project(directory: Path) -> Project:
     """
     project, problems = check_project(directory)
     if problems:
+        from mlproj.spec.problems import problems_error
+
         raise problems_error(problems)
     assert project is not None  # check_project returns one when no problems
     return project
@@ -110,6 +118,8 @@ def _spec_candidates(root: Path) -> list[Path]:
 
 
 def _ambiguity(root: Path, candidates: list[Path]) -> Problem:
+    from mlproj.spec.problems import Problem
+
     names = ", ".join(path.name for path in candidates)
     message = f"more than one MLproject file ({names}); keep one"
     return Problem(candidates[0], None, "", message, root)
@@ -140,6 +150,8 @@ def _declared_env_file(
     key = "python_env" if declared.kind is EnvKind.PYTHON_ENV else "conda_env"
 
     def problem(message: str) -> None:
+        from mlproj.spec.problems import Problem
+
         problems.append(Problem(spec_file, declared.line, key, message, root))
 
     target = (root / declared.file).resolve()

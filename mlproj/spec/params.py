@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 from mlproj.errors import ProjectError, UsageError
 from mlproj.spec.model import EntryPoint, Parameter, ParamType
-from mlproj.spec.problems import did_you_mean, quoted_list
+from mlproj.spec.wording import did_you_mean, quoted_list
 
 #: Patterns of the text a typed value may have. The JSON schema uses the same two patterns for
 #: defaults, so a test can keep them equal. No inf/nan, underscores or spaces: what the program

@@ -2,16 +2,21 @@
 
 Loading collects every problem of a project before reporting, so a user fixes an MLproject in one
 pass instead of one error per run. :func:`problems_error` turns the list into the single
-:class:`~mlproj.errors.ProjectError` the CLI reports.
+:class:`~mlproj.errors.ProjectError` the CLI reports. Loaders import this module when they find a
+problem: loading a valid project never creates the :class:`Problem` record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlproj.errors import ProjectError
+from mlproj.spec.wording import did_you_mean, quoted_list
+
+# Re-exported: they were defined here (new code imports them from mlproj.spec.wording).
+__all__ = ["Problem", "did_you_mean", "problems_error", "quoted_list"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +78,3 @@ def problems_error(problems: Sequence[Problem]) -> ProjectError:
         f"{len(problems)} problems in {files}: {first}",
         details=tuple(str(problem) for problem in problems),
     )
-
-
-def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """Return ``"; did you mean 'x'?"`` for the closest option, or ``""`` when none is close."""
-    import difflib  # only when reporting a problem
-
-    matches = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean {matches[0]!r}?" if matches else ""
-
-
-def quoted_list(names: Iterable[str]) -> str:
-    """Return ``'a', 'b'`` for messages that name several things."""
-    return ", ".join(repr(name) for name in names)

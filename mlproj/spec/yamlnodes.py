@@ -10,18 +10,19 @@ package for ``--help``, which must not pay for it; and a file composed before is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from mlproj.spec import nodecache
-from mlproj.spec.problems import Problem, did_you_mean
+from mlproj.spec.wording import did_you_mean
 
 if TYPE_CHECKING:
     from typing import Protocol
 
     from yaml.nodes import MappingNode
     from yaml.nodes import Node as YamlNode
+
+    from mlproj.spec.problems import Problem
 
     class _Mark(Protocol):
         @property
@@ -48,17 +49,28 @@ STR, INT, FLOAT, BOOL, NULL, TIMESTAMP = (
 MERGE = TAG + "merge"
 
 
-@dataclass(slots=True)
 class Collector:
-    """The problems found in one file, each with the line of the node it is about."""
+    """The problems found in one file, each with the line of the node it is about.
 
-    file: Path
-    root: Path | None = None
-    problems: list[Problem] = field(default_factory=list)
+    A plain slotted class rather than a dataclass: a mutable accumulator one loader fills and
+    reads, not a record; creating a dataclass would add about 1 ms to every `mlproj run`.
+    """
+
+    __slots__ = ("file", "problems", "root")
+
+    def __init__(self, file: Path, root: Path | None = None) -> None:
+        self.file = file
+        self.root = root
+        self.problems: list[Problem] = []
 
     def add(self, node: Node | None, key_path: str, message: str) -> None:
         """Record a problem at ``node``'s line (no line when ``node`` is None)."""
-        line = None if node is None else node.start_mark.line + 1
+        self.add_at(None if node is None else node.start_mark.line + 1, key_path, message)
+
+    def add_at(self, line: int | None, key_path: str, message: str) -> None:
+        """Record a problem at a 1-based ``line`` (None when unknown)."""
+        from mlproj.spec.problems import Problem  # a valid file never builds one
+
         self.problems.append(Problem(self.file, line, key_path, message, self.root))
 
     def in_order(self) -> list[Problem]:
@@ -86,8 +98,7 @@ def compose_file(col: Collector, empty_message: str) -> Node | None:
         mark = exc.problem_mark or exc.context_mark
         line = None if mark is None else mark.line + 1
         context = f" ({exc.context})" if exc.context else ""
-        message = f"is not valid YAML: {exc.problem}{context}"
-        col.problems.append(Problem(col.file, line, "", message, col.root))
+        col.add_at(line, "", f"is not valid YAML: {exc.problem}{context}")
         return None
     except yaml.YAMLError as exc:
         col.add(None, "", f"is not valid YAML: {exc}")

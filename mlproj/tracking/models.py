@@ -2,37 +2,36 @@
 
 Plain frozen dataclasses of strings, numbers and enums. Nothing here knows about projects,
 environments or SQL; :mod:`mlproj.tracking.store` turns them into rows and back. The criteria of
-``--reuse`` are in :mod:`mlproj.tracking.matching`, loaded only by it.
+``--reuse`` are in :mod:`mlproj.tracking.matching`, loaded only by it. :class:`Experiment`,
+:class:`Metric` and :class:`PastRun` are defined in :mod:`mlproj.tracking.history` and load when
+first named here: a run that logs nothing never builds one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from mlproj.status import RunStatus
 
+if TYPE_CHECKING:
+    from mlproj.tracking.history import Experiment, Metric, PastRun
+
 # RunStatus is re-exported: the store's callers name it from here.
 __all__ = ["Experiment", "Metric", "NewRun", "PastRun", "Run", "RunStatus"]
+_LATER = ("Experiment", "Metric", "PastRun")
 
 
-@dataclass(frozen=True, slots=True)
-class Experiment:
-    """A named group of runs. ``creation_time`` is in milliseconds since the epoch."""
+def __getattr__(name: str) -> Any:
+    """The records of :mod:`mlproj.tracking.history`, loaded when first named."""
+    if name in _LATER:
+        from mlproj.tracking import history
 
-    experiment_id: str
-    name: str
-    creation_time: int
-
-
-@dataclass(frozen=True, slots=True)
-class Metric:
-    """One logged metric value; ``timestamp`` is in milliseconds since the epoch."""
-
-    key: str
-    value: float
-    step: int
-    timestamp: int
+        value = getattr(history, name)
+        globals()[name] = value  # later lookups find it without calling this again
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,22 +60,6 @@ class NewRun:
         # Copy the mappings so a caller mutating its dict later cannot change a "frozen" record.
         object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "tags", dict(self.tags))
-
-
-@dataclass(frozen=True, slots=True)
-class PastRun:
-    """A complete run to insert in bulk (synthetic data, imports): a :class:`NewRun` and its end.
-
-    ``run_id`` None means "generate one".
-    """
-
-    new: NewRun
-    start_time: int
-    end_time: int | None
-    status: RunStatus
-    exit_code: int | None
-    metrics: Sequence[Metric] = ()
-    run_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 from mlproj.errors import NotFoundError
 from mlproj.tracking.db import Row, Tx, placeholders
-from mlproj.tracking.models import Experiment, Run, RunStatus
-from mlproj.tracking.runsql import Sql, select_runs_by_key
+from mlproj.tracking.models import Run, RunStatus
+from mlproj.tracking.runsql import select_runs_by_key
 
-if TYPE_CHECKING:  # searching loads them; reading a run by key (every `mlproj run`) does not
+if TYPE_CHECKING:  # searches and listings load them; reading a run by key (`mlproj run`) does not
     from mlproj.tracking.filters import SortKey
-    from mlproj.tracking.sqlgen import RunQuery
+    from mlproj.tracking.history import Experiment
+    from mlproj.tracking.sqlgen import RunQuery, Sql
 
 #: Longest IN list sent at once (SQLite's default limit is 32766 variables; stay far below).
 CHUNK = 500
@@ -74,8 +75,8 @@ def load_runs(tx: Tx, keys: Sequence[int], runs_dir: Path) -> list[Run]:
     """The runs with these keys, in this order, with params, latest metrics and tags attached."""
     rows: dict[int, Row] = {}
     for start in range(0, len(keys), CHUNK):
-        select = select_runs_by_key(keys[start : start + CHUNK])
-        rows.update((int(row[0]), row) for row in tx.rows(select.text, select.params))
+        chunk = keys[start : start + CHUNK]
+        rows.update((int(row[0]), row) for row in tx.rows(select_runs_by_key(len(chunk)), chunk))
     params = _keyed(tx, "SELECT run_key, key, value FROM params", keys)
     tags = _keyed(tx, "SELECT run_key, key, value FROM tags", keys)
     metrics: dict[int, dict[str, float]] = {}
@@ -175,6 +176,8 @@ def run_key(tx: Tx, run_id: str) -> int:
 
 def experiments(tx: Tx) -> list[Experiment]:
     """Every experiment, oldest first."""
+    from mlproj.tracking.history import Experiment
+
     rows = tx.rows(
         "SELECT experiment_id, name, creation_time FROM experiments "
         "ORDER BY creation_time, experiment_id"

@@ -1,14 +1,10 @@
 """The SQL that reads whole runs, shared by reading runs by key and by searching.
 
 Apart from :mod:`mlproj.tracking.sqlgen` so that creating and reading a run (every `mlproj run`)
-does not load the filter language, its parser and its SQL generator.
+does not load the filter language, its parser and its SQL generator (nor its ``Sql`` record).
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 from mlproj.tracking.db import placeholders
 
@@ -22,17 +18,6 @@ RUN_COLUMNS = (
 RUNS_FROM = "FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id"
 
 
-@dataclass(frozen=True, slots=True)
-class Sql:
-    """SQL text with its bound parameters, in order."""
-
-    text: str
-    params: tuple[Any, ...] = ()
-
-
-def select_runs_by_key(keys: Sequence[int]) -> Sql:
-    """``SELECT`` of :data:`RUN_COLUMNS` for the runs with these keys (in no particular order)."""
-    return Sql(
-        f"SELECT {RUN_COLUMNS} {RUNS_FROM} WHERE r.run_key IN ({placeholders(len(keys))})",
-        tuple(keys),
-    )
+def select_runs_by_key(count: int) -> str:
+    """``SELECT`` of :data:`RUN_COLUMNS` for ``count`` run keys, bound in order (rows unordered)."""
+    return f"SELECT {RUN_COLUMNS} {RUNS_FROM} WHERE r.run_key IN ({placeholders(count)})"

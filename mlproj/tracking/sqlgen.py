@@ -17,11 +17,12 @@ matches either (only ``IS NULL`` inverts that):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from mlproj.tracking.db import placeholders
 from mlproj.tracking.filters import And, Comparison, Expr, Field, Kind, Not, Or, SortKey, Value
 from mlproj.tracking.models import RunStatus
-from mlproj.tracking.runsql import RUNS_FROM, Sql
+from mlproj.tracking.runsql import RUNS_FROM
 
 #: attribute -> (SQL expression, nullable). Keys equal filters.ATTRIBUTES (a test checks it).
 COLUMNS: dict[str, tuple[str, bool]] = {
@@ -49,6 +50,14 @@ _EXPERIMENT = Field(Kind.ATTRIBUTE, "experiment")
 _TIEBREAK = "r.start_time DESC, r.run_key DESC"
 # LIMIT without a bound is spelled differently in SQLite (-1) and PostgreSQL (ALL).
 _NO_LIMIT = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class Sql:
+    """SQL text with its bound parameters, in order."""
+
+    text: str
+    params: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,18 +24,12 @@ from mlproj.tracking.locks import (
     acquire_runner_lock,
     runner_pid,
 )
-from mlproj.tracking.models import (
-    Experiment,
-    Metric,
-    NewRun,
-    PastRun,
-    Run,
-    RunStatus,
-)
+from mlproj.tracking.models import NewRun, Run, RunStatus
 from mlproj.tracking.names import generate_run_name, new_run_id
 
-if TYPE_CHECKING:  # the filter language loads when a search uses it, not for every run
+if TYPE_CHECKING:  # loaded by searches, metrics and bulk inserts when they need them, not by a run
     from mlproj.tracking.filters import Expr
+    from mlproj.tracking.history import Experiment, Metric, PastRun
     from mlproj.tracking.matching import RunMatch
     from mlproj.tracking.scheduling import TaggedRun
     from mlproj.tracking.sqlgen import RunQuery
@@ -128,13 +122,16 @@ class Store:
         run_id = new_run_id()
         run_dir = self.run_dir(run_id)
         _make_dirs(run_dir / queries.ARTIFACTS_DIRNAME)
-        past = PastRun(new, start_time=now_ms(), end_time=None, status=new.status, exit_code=None)
+        start_time = now_ms()
         run_name = new.run_name or generate_run_name()
         try:
             with self._db.write() as tx:
-                experiment = writes.ensure_experiment(tx, new.experiment_name)
+                experiment_id = writes.experiment_id(tx, new.experiment_name)
                 key = writes.next_run_key(tx)
-                row = writes.RunRow(key, run_id, experiment.experiment_id, run_name, past)
+                row = writes.RunRow(
+                    key, run_id, experiment_id, run_name, new, start_time,
+                    end_time=None, status=new.status, exit_code=None,
+                )  # fmt: skip
                 writes.insert_runs(tx, [row])
                 return queries.load_runs(tx, [key], self.runs_dir)[0]
         except BaseException:
@@ -153,12 +150,15 @@ class Store:
             for index, past in enumerate(runs):
                 name = past.new.experiment_name
                 if name not in experiment_ids:
-                    experiment_ids[name] = writes.ensure_experiment(tx, name).experiment_id
+                    experiment_ids[name] = writes.experiment_id(tx, name)
                 run_id = past.run_id or new_run_id()
                 if not re.fullmatch(_RUN_ID, run_id):
                     raise UsageError(f"run id '{run_id}' is not 32 lowercase hexadecimal digits")
                 run_name = past.new.run_name or generate_run_name()
-                row = writes.RunRow(first_key + index, run_id, experiment_ids[name], run_name, past)
+                row = writes.RunRow(
+                    first_key + index, run_id, experiment_ids[name], run_name, past.new,
+                    past.start_time, past.end_time, past.status, past.exit_code, past.metrics,
+                )  # fmt: skip
                 rows.append(row)
             writes.insert_runs(tx, rows)
         return [row.run_id for row in rows]
@@ -307,6 +307,8 @@ class Store:
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every value logged for ``key`` in a run (id or prefix), by step then timestamp."""
+        from mlproj.tracking.history import Metric
+
         self._require_store(run_id)
         with self._db.read() as tx:
             run_key = queries.resolve_run(tx, run_id)[0]
@@ -322,6 +324,8 @@ class Store:
 
     def latest_metrics(self, run_id: str) -> list[Metric]:
         """The latest value of each metric of a run (id or prefix), with its step and time."""
+        from mlproj.tracking.history import Metric
+
         self._require_store(run_id)
         with self._db.read() as tx:
             run_key = queries.resolve_run(tx, run_id)[0]

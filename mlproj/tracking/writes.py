@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from mlproj.errors import UsageError
 from mlproj.tracking.db import Tx, now_ms
-from mlproj.tracking.models import Experiment, Metric, PastRun
+
+if TYPE_CHECKING:  # a run that logs nothing builds neither (see mlproj.tracking.history)
+    from mlproj.tracking.history import Experiment, Metric
+    from mlproj.tracking.models import NewRun, RunStatus
 
 #: (run_key, key, value or None for NaN, step, timestamp): one row of metrics and latest_metrics.
 _MetricValues = tuple[int, str, float | None, int, int]
@@ -40,19 +43,35 @@ _UPSERT_LATEST = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class RunRow:
-    """A run ready to insert: its record plus the keys, ids and name the store chose."""
+class RunRow(NamedTuple):
+    """A run ready to insert: the key, id and name the store chose, and what its row holds.
+
+    A named tuple rather than a frozen dataclass: built and consumed inside one store call, not a
+    record of its own; creating a dataclass would add about 1 ms to every `mlproj run`.
+    """
 
     run_key: int
     run_id: str
     experiment_id: str
     run_name: str
-    run: PastRun
+    new: NewRun
+    start_time: int
+    end_time: int | None
+    status: RunStatus
+    exit_code: int | None
+    metrics: Sequence[Metric] = ()
+
+
+def experiment_id(tx: Tx, name: str) -> str:
+    """The id of the experiment called ``name``, created when missing (all a new run needs)."""
+    row = tx.one("SELECT experiment_id FROM experiments WHERE name = ?", (name,))
+    return str(row[0]) if row is not None else insert_experiment(tx, name).experiment_id
 
 
 def find_experiment(tx: Tx, name: str) -> Experiment | None:
     """The experiment called ``name``, or None."""
+    from mlproj.tracking.history import Experiment
+
     row = tx.one(
         "SELECT experiment_id, name, creation_time FROM experiments WHERE name = ?", (name,)
     )
@@ -61,6 +80,8 @@ def find_experiment(tx: Tx, name: str) -> Experiment | None:
 
 def insert_experiment(tx: Tx, name: str) -> Experiment:
     """Create an experiment with the next free numeric id (writers are serialized, so no race)."""
+    from mlproj.tracking.history import Experiment
+
     if not name.strip():
         raise UsageError("experiment name is empty; give a name such as 'baseline'")
     row = tx.one("SELECT MAX(CAST(experiment_id AS BIGINT)) FROM experiments")
@@ -89,14 +110,14 @@ def insert_runs(tx: Tx, rows: Sequence[RunRow]) -> None:
     tx.executemany(_INSERT_RUN, (_run_values(row) for row in rows))
     tx.executemany(
         _INSERT_PARAM,
-        (_keyed(row.run_key, key, val) for row in rows for key, val in row.run.new.params.items()),
+        (_keyed(row.run_key, key, val) for row in rows for key, val in row.new.params.items()),
     )
     tx.executemany(
         _UPSERT_TAG,
-        (_keyed(row.run_key, key, val) for row in rows for key, val in row.run.new.tags.items()),
+        (_keyed(row.run_key, key, val) for row in rows for key, val in row.new.tags.items()),
     )
     _insert_metric_values(
-        tx, [_metric_values(row.run_key, metric) for row in rows for metric in row.run.metrics]
+        tx, [_metric_values(row.run_key, metric) for row in rows for metric in row.metrics]
     )
 
 
@@ -148,10 +169,10 @@ def _latest_of(values: list[_MetricValues]) -> list[_MetricValues]:
 
 
 def _run_values(row: RunRow) -> tuple[object, ...]:
-    new, run = row.run.new, row.run
+    new = row.new
     return (
-        row.run_key, row.run_id, row.experiment_id, row.run_name, run.status.value, run.exit_code,
-        run.start_time, run.end_time, new.entry_point, new.command, new.source_uri,
+        row.run_key, row.run_id, row.experiment_id, row.run_name, row.status.value, row.exit_code,
+        row.start_time, row.end_time, new.entry_point, new.command, new.source_uri,
         new.source_version, new.source_commit, new.source_dirty, new.source_subdir,
         new.env_manager, new.env_key, new.user, new.host, new.mlproj_version,
     )  # fmt: skip

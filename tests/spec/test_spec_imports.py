@@ -13,6 +13,7 @@ MODULES = [
     "mlproj.spec.params",
     "mlproj.spec.command",
     "mlproj.spec.problems",
+    "mlproj.spec.wording",
     "mlproj.spec.nodecache",
 ]
 
