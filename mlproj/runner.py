@@ -8,7 +8,6 @@ the entry point under supervision and always records how it ended.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import signal
@@ -268,9 +267,16 @@ def _new_run(plan: RunPlan) -> NewRun:
 
 
 def _user() -> str:
+    """getpass.getuser()'s answer, without importing getpass (and termios) on every run."""
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        value = os.environ.get(name)
+        if value:
+            return value
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry for this uid (containers)
+        import pwd  # lazy: only when no variable names the user
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # no pwd module, or no passwd entry for this uid (containers)
         return str(os.getuid())
 
 

@@ -221,3 +221,22 @@ def test_tracking_uri_option_and_sqlite_uri(mlproj, tmp_path):
     runs = mlproj("runs", "list", "--json", "--tracking-uri", f"sqlite:///{db}").json()
     assert len(runs) == 1
     assert mlproj("runs", "list", "--json").json() == []  # the default store is untouched
+
+
+def test_the_user_recorded_is_getpass_s_answer(mlproj, monkeypatch):
+    """The user comes from LOGNAME, USER, LNAME, USERNAME, then the passwd entry, as getpass."""
+    import getpass
+    import os
+    import pwd
+
+    none = {"LOGNAME": "", "USER": "", "LNAME": "", "USERNAME": ""}
+    named = mlproj("run", str(LINEAR), "--run-name", "named", **{**none, "USER": "alice"})
+    assert named.returncode == 0, named.stderr
+    unnamed = mlproj("run", str(LINEAR), "--run-name", "unnamed", **none)
+    assert unnamed.returncode == 0, unnamed.stderr
+    runs = {run["run_name"]: run for run in mlproj("runs", "list", "--json").json()}
+    assert runs["named"]["user"] == "alice"
+    assert runs["unnamed"]["user"] == pwd.getpwuid(os.getuid()).pw_name
+    for name, value in none.items():
+        monkeypatch.setenv(name, value)
+    assert runs["unnamed"]["user"] == getpass.getuser()
