@@ -6,7 +6,7 @@ Kept out of app.py so the core commands stay readable; like app.py, only typer i
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -34,28 +34,11 @@ log_app = new_typer(
 )
 
 
-def _log(
-    kind: str,
-    key: str,
-    value: str = "",
-    *,
-    step: int | None = None,
-    artifact_path: str | None = None,
-    run_id: str | None,
-    tracking_uri: str | None,
-) -> int:
+def _log(kind: str, key: str, value: str = "", **options: Any) -> int:
     # Usually parsed without Typer (cli/fastparse.py), which calls log_value_command directly.
     from mlproj.cli.tracking_commands import log_value_command
 
-    return log_value_command(
-        kind,
-        key,
-        value,
-        step=step,
-        artifact_path=artifact_path,
-        run_id=run_id,
-        tracking_uri=tracking_uri,
-    )
+    return log_value_command(kind, key, value, **options)
 
 
 @log_app.command("metric")

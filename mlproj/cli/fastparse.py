@@ -159,20 +159,18 @@ LOG_METRIC = Table(
     integers={"--step": "step"},
     defaults=_log_defaults("metric", step=None),
 )
-LOG_PARAM = Table(
-    _LOG_BODY,
-    arguments=("key", "value"),
-    required=2,
-    values=_LOG_OPTIONS,
-    defaults=_log_defaults("param"),
-)
-LOG_TAG = Table(
-    _LOG_BODY,
-    arguments=("key", "value"),
-    required=2,
-    values=_LOG_OPTIONS,
-    defaults=_log_defaults("tag"),
-)
+
+
+def _key_value_table(kind: str) -> Table:
+    """`mlproj log param|tag KEY VALUE [--run R] [--tracking-uri U]`."""
+    defaults = _log_defaults(kind)
+    return Table(
+        _LOG_BODY, arguments=("key", "value"), required=2, values=_LOG_OPTIONS, defaults=defaults
+    )
+
+
+LOG_PARAM = _key_value_table("param")
+LOG_TAG = _key_value_table("tag")
 LOG_ARTIFACT = Table(
     _LOG_BODY,
     arguments=("key",),
