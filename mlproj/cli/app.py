@@ -258,13 +258,10 @@ def runs_show(
     tracking_uri: TrackingUri = None,
 ) -> int:
     """Show everything recorded about a run, or the history of some of its metrics."""
-    if metric:
-        from mlproj.cli.tracking_commands import metric_command
-
-        return metric_command(run_id, metric, as_json=json, tracking_uri=tracking_uri)
+    # Usually parsed without Typer: see run() above.
     from mlproj.cli.commands import runs_show_command
 
-    return runs_show_command(run_id, as_json=json, tracking_uri=tracking_uri)
+    return runs_show_command(run_id, as_json=json, tracking_uri=tracking_uri, metric=metric)
 
 
 @runs_app.command("logs")
@@ -280,13 +277,10 @@ def runs_logs(
     tracking_uri: TrackingUri = None,
 ) -> int:
     """Print the output a run saved."""
-    if follow:
-        from mlproj.cli.backend_commands import runs_follow_command
-
-        return runs_follow_command(run_id, stderr=stderr, tracking_uri=tracking_uri)
+    # Usually parsed without Typer: see run() above.
     from mlproj.cli.commands import runs_logs_command
 
-    return runs_logs_command(run_id, stderr=stderr, tracking_uri=tracking_uri)
+    return runs_logs_command(run_id, stderr=stderr, tracking_uri=tracking_uri, follow=follow)
 
 
 @runs_app.command("delete")

@@ -223,8 +223,14 @@ def runs_list_command(
     return 0
 
 
-def runs_show_command(run_id: str, *, as_json: bool, tracking_uri: str | None) -> int:
-    """`mlproj runs show`."""
+def runs_show_command(
+    run_id: str, *, as_json: bool, tracking_uri: str | None, metric: Sequence[str] | None = None
+) -> int:
+    """`mlproj runs show`: everything about a run, or with --metric those metrics' history."""
+    if metric:
+        from mlproj.cli.tracking_commands import metric_command
+
+        return metric_command(run_id, metric, as_json=as_json, tracking_uri=tracking_uri)
     from mlproj.cli import render
 
     store = _refreshed_store(tracking_uri)
@@ -238,8 +244,14 @@ def runs_show_command(run_id: str, *, as_json: bool, tracking_uri: str | None) -
     return 0
 
 
-def runs_logs_command(run_id: str, *, stderr: bool, tracking_uri: str | None) -> int:
-    """`mlproj runs logs`: the saved output, byte for byte."""
+def runs_logs_command(
+    run_id: str, *, stderr: bool, tracking_uri: str | None, follow: bool = False
+) -> int:
+    """`mlproj runs logs`: the saved output, byte for byte (with -f, until the run ends)."""
+    if follow:
+        from mlproj.cli.backend_commands import runs_follow_command
+
+        return runs_follow_command(run_id, stderr=stderr, tracking_uri=tracking_uri)
     store = _store(tracking_uri)
     run = store.get_run(run_id)
     log = store.run_dir(run.run_id) / ("stderr.log" if stderr else "stdout.log")

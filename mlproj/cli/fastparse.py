@@ -1,17 +1,17 @@
-"""`mlproj run`, `runs list` and `log` without Typer: plain command lines parsed from tables.
+"""`mlproj run`, `runs list|show|logs` and `log` without Typer: command lines parsed from tables.
 
 Importing Typer and building a click command costs about 55 ms on every start: a third of the
-budget for a whole run's overhead, a fifth of `runs list`'s, and most of a `mlproj log metric`
-called once per step of a shell loop, for command lines that are almost always a few
-`-P name=value`, `--json` or `loss 0.25 --step 3`. So :func:`command_for` reads the options of
-these commands from the tables below and returns the command body and the keyword arguments
-their Typer functions pass to it (same names, same defaults), or None for anything it is not
-certain of: `--help`, an unknown or misspelled option, a flag given a value, an option
-missing its value, a number that is not plain digits, `--`, combined short flags, a second
-argument. Those take the Typer path, which prints its usual help
-and usage errors. The Typer definitions stay the reference: tests/cli/test_fastparse.py checks
-each table against the click command Typer builds, spelling by spelling, and that both paths
-give the same values for the same command lines.
+budget for a whole run's overhead, a fifth of `runs list`'s (and of `runs show RUN --json`'s,
+which scripts call), and most of a `mlproj log metric` called once per step of a shell loop,
+for command lines that are almost always a few `-P name=value`, `--json` or `loss 0.25 --step
+3`. So :func:`command_for` reads the options of these commands from the tables below and
+returns the command body and the keyword arguments their Typer functions pass to it (same
+names, same defaults), or None for anything it is not certain of: `--help`, an unknown or
+misspelled option, a flag given a value, an option missing its value, a number that is not
+plain digits, `--`, combined short flags, an argument too many or too few. Those take the Typer
+path, which prints its usual help and usage errors. The Typer definitions stay the reference:
+tests/cli/test_fastparse.py checks each table against the click command Typer builds, spelling
+by spelling, and that both paths give the same values for the same command lines.
 """
 
 from __future__ import annotations
@@ -143,6 +143,25 @@ RUNS_LIST = Table(
     },
 )
 
+RUNS_SHOW = Table(
+    "mlproj.cli.commands:runs_show_command",
+    arguments=("run_id",),
+    required=1,
+    flags={"--json": "as_json"},
+    values={"--tracking-uri": "tracking_uri"},
+    repeated={"--metric": "metric"},
+    defaults={"as_json": False, "tracking_uri": None, "metric": None},
+)
+
+RUNS_LOGS = Table(
+    "mlproj.cli.commands:runs_logs_command",
+    arguments=("run_id",),
+    required=1,
+    flags={"--stderr": "stderr", "-f": "follow", "--follow": "follow"},
+    values={"--tracking-uri": "tracking_uri"},
+    defaults={"stderr": False, "tracking_uri": None, "follow": False},
+)
+
 _LOG_OPTIONS = {"--run": "run_id", "--tracking-uri": "tracking_uri"}
 _LOG_BODY = "mlproj.cli.tracking_commands:log_value_command"
 
@@ -183,6 +202,8 @@ LOG_ARTIFACT = Table(
 TABLES: dict[tuple[str, ...], Table] = {
     ("run",): RUN,
     ("runs", "list"): RUNS_LIST,
+    ("runs", "show"): RUNS_SHOW,
+    ("runs", "logs"): RUNS_LOGS,
     ("log", "metric"): LOG_METRIC,
     ("log", "param"): LOG_PARAM,
     ("log", "tag"): LOG_TAG,

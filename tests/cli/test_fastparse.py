@@ -68,6 +68,26 @@ LIST_DEFERRED = [
     ["-q"],
 ]
 
+#: `runs show|logs ...` command lines the tables parse.
+SHOW_LOGS_PARSED = [
+    ["show", "abc123"],
+    ["show", "--json", "abc123", "--tracking-uri", "/s"],
+    ["show", "abc", "--metric", "loss", "--metric=acc", "--json"],
+    ["logs", "abc"],
+    ["logs", "--stderr", "abc", "-f"],
+    ["logs", "abc", "--follow", "--tracking-uri=/s"],
+]
+#: `runs show|logs ...` command lines left to Typer.
+SHOW_LOGS_DEFERRED = [
+    ["show"],
+    ["show", "a", "b"],
+    ["show", "a", "--metric"],
+    ["show", "--help"],
+    ["logs"],
+    ["logs", "a", "-fq"],
+    ["logs", "a", "--stderr=1"],
+]
+
 #: `log ...` command lines the tables parse.
 LOG_PARSED = [
     ["metric", "loss", "0.25"],
@@ -157,6 +177,12 @@ def test_parsed_runs_list_command_lines_give_what_typer_gives(args, monkeypatch)
     assert fast == typer_values(["runs", "list"], list(args), monkeypatch)
 
 
+@pytest.mark.parametrize("args", SHOW_LOGS_PARSED, ids=" ".join)
+def test_parsed_runs_show_and_logs_command_lines_give_what_typer_gives(args, monkeypatch):
+    fast = fast_values(["runs", *args])
+    assert fast == typer_values(["runs", args[0]], list(args[1:]), monkeypatch)
+
+
 @pytest.mark.parametrize("args", LOG_PARSED, ids=" ".join)
 def test_parsed_log_command_lines_give_what_typer_gives(args, monkeypatch):
     fast = fast_values(["log", *args])
@@ -167,8 +193,9 @@ def test_parsed_log_command_lines_give_what_typer_gives(args, monkeypatch):
     "args",
     [["run", *a] for a in DEFERRED]
     + [["runs", "list", *a] for a in LIST_DEFERRED]
+    + [["runs", *a] for a in SHOW_LOGS_DEFERRED]
     + [["log", *a] for a in LOG_DEFERRED]
-    + [["--help"], ["runs"], ["runs", "show", "abc"], ["log"], ["--version"], []],
+    + [["--help"], ["runs"], ["runs", "delete", "abc"], ["log"], ["--version"], []],
     ids=" ".join,
 )
 def test_unsure_command_lines_are_left_to_typer(args):
@@ -248,29 +275,37 @@ main(json.loads(sys.argv[1]))
 """
 
 
-def test_plain_run_runs_list_and_log_import_no_typer(tmp_path: Path):
+def probe(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    """Run ``mlproj ARGS``; check it imported none of Typer, click, Rich; return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
+    assert json.loads(line.removeprefix("LOADED=")) == [], args
+    return done.stdout
+
+
+def test_plain_hot_command_lines_import_no_typer(tmp_path: Path):
     project = tmp_path / "project"
     project.mkdir()
-    command = json.dumps(f"{sys.executable} -c pass {{alpha}}")
+    command = json.dumps("echo {alpha}")
     (project / "MLproject").write_text(
         "name: t\nentry_points:\n  main:\n    parameters:\n      alpha: {type: float, default: 1}\n"
         f"    command: {command}\n"
     )
     env = dict(os.environ, MLPROJ_TRACKING_URI=str(tmp_path / "store"))
-    run = ["run", str(project), "-P", "alpha=2", "--run-name", "r", "-q"]
-    log = ["log", "metric", "loss", "0.5", "--step", "2"]
-    for args in (run, ["runs", "list", "--json", "--limit", "5"], log):
-        if args is log:  # as inside a run: the line goes to the run's log file
-            env.update(MLPROJ_RUN_ID="0" * 32, MLPROJ_LOG_FILE=str(tmp_path / "log.jsonl"))
-        done = subprocess.run(
-            [sys.executable, "-c", PROBE, json.dumps(args)],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
-        assert json.loads(line.removeprefix("LOADED=")) == []
+    assert probe(["run", str(project), "-P", "alpha=2", "--run-name", "r", "-q"], env, tmp_path)
+    [run] = json.loads(probe(["runs", "list", "--json", "--limit", "5"], env, tmp_path))
+    shown = json.loads(probe(["runs", "show", run["run_id"][:8], "--json"], env, tmp_path))
+    assert shown["run_name"] == "r"
+    assert probe(["runs", "logs", run["run_id"]], env, tmp_path) == "2\n"
+    # As inside a run: the line goes to the run's log file.
+    env.update(MLPROJ_RUN_ID="0" * 32, MLPROJ_LOG_FILE=str(tmp_path / "log.jsonl"))
+    probe(["log", "metric", "loss", "0.5", "--step", "2"], env, tmp_path)
     assert json.loads((tmp_path / "log.jsonl").read_text())["step"] == 2
