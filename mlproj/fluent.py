@@ -74,7 +74,7 @@ class StoreTarget:
     def log_metric(
         self, key: str, value: float, step: int | None = None, timestamp: int | None = None
     ) -> None:
-        from mlproj.tracking.models import Metric
+        from mlproj.tracking.history import Metric
 
         number = float(metric_value(check_key(key), value))  # float() reads "NaN", "Infinity"
         stamp = now_ms() if timestamp is None else timestamp

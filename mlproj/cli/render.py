@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from mlproj.tracking.models import Experiment, Run
+from mlproj.tracking.history import Experiment
+from mlproj.tracking.models import Run
 
 if TYPE_CHECKING:  # `runs list` renders runs only: the project model loads with a project
     from mlproj.spec.model import Project

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from mlproj.cli.render import JSON_FORMAT_VERSION, run_object
 from mlproj.compare import Comparison, Row, number_text
 from mlproj.tracking.artifacts import ArtifactFile
-from mlproj.tracking.models import Metric, Run
+from mlproj.tracking.history import Metric
+from mlproj.tracking.models import Run
 
 if TYPE_CHECKING:
     from mlproj.reproduce import RunDiff

@@ -3,8 +3,7 @@
 `mlproj run` of an entry point that logs nothing creates one run and reads it back
 (:class:`~mlproj.tracking.models.NewRun` and :class:`~mlproj.tracking.models.Run`). These records
 load with the first experiment listed or created, metric logged or read back, or run inserted in
-bulk, so that run does not pay about 1 ms of start-up for each. Import them from
-:mod:`mlproj.tracking.models`, with the others.
+bulk, so that run does not pay about 1 ms of start-up for each.
 """
 
 from __future__ import annotations

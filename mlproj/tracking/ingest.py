@@ -23,7 +23,7 @@ from mlproj.tracking.db import now_ms
 from mlproj.tracking.store import Store
 
 if TYPE_CHECKING:  # loaded with the first line to parse: most runs log nothing through the file
-    from mlproj.tracking.models import Metric
+    from mlproj.tracking.history import Metric
     from mlproj.tracking.records import ArtifactRecord, Batch, ParamRecord
 
 #: Seconds between two looks at the file while the run goes.

@@ -23,8 +23,9 @@ from typing import Any
 
 from mlproj.errors import MlprojError, NotFoundError, UsageError
 from mlproj.tracking.db import now_ms
+from mlproj.tracking.history import Experiment, Metric
 from mlproj.tracking.locks import RunnerLock
-from mlproj.tracking.models import Experiment, Metric, NewRun, Run, RunStatus
+from mlproj.tracking.models import NewRun, Run, RunStatus
 from mlproj.tracking.store import FAILURE_TAG, Store
 
 PREFIX = "/api/2.0/mlflow/"

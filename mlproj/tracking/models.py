@@ -3,35 +3,19 @@
 Plain frozen dataclasses of strings, numbers and enums. Nothing here knows about projects,
 environments or SQL; :mod:`mlproj.tracking.store` turns them into rows and back. The criteria of
 ``--reuse`` are in :mod:`mlproj.tracking.matching`, loaded only by it. :class:`Experiment`,
-:class:`Metric` and :class:`PastRun` are defined in :mod:`mlproj.tracking.history` and load when
-first named here: a run that logs nothing never builds one.
+:class:`Metric` and :class:`PastRun` are in :mod:`mlproj.tracking.history`: a run that logs
+nothing never builds one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from mlproj.status import RunStatus
 
-if TYPE_CHECKING:
-    from mlproj.tracking.history import Experiment, Metric, PastRun
-
 # RunStatus is re-exported: the store's callers name it from here.
-__all__ = ["Experiment", "Metric", "NewRun", "PastRun", "Run", "RunStatus"]
-_LATER = ("Experiment", "Metric", "PastRun")
-
-
-def __getattr__(name: str) -> Any:
-    """The records of :mod:`mlproj.tracking.history`, loaded when first named."""
-    if name in _LATER:
-        from mlproj.tracking import history
-
-        value = getattr(history, name)
-        globals()[name] = value  # later lookups find it without calling this again
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["NewRun", "Run", "RunStatus"]
 
 
 @dataclass(frozen=True, slots=True)

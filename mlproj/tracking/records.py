@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from mlproj.tracking.models import Metric
+from mlproj.tracking.history import Metric
 
 MAX_KEY_LENGTH = 250
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 
 from mlproj.tracking.db import now_ms
-from mlproj.tracking.models import Metric
+from mlproj.tracking.history import Metric
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:inf|nan)"
 _SCALAR = re.compile(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import random
 
 from mlproj.tracking.db import now_ms
-from mlproj.tracking.models import Metric, NewRun, PastRun, RunStatus
+from mlproj.tracking.history import Metric, PastRun
+from mlproj.tracking.models import NewRun, RunStatus
 from mlproj.tracking.store import Store
 
 ALPHAS = ("0.1", "0.25", "0.5", "0.75", "1.0")

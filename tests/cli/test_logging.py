@@ -10,7 +10,8 @@ from pathlib import Path
 
 import jsonschema
 
-from mlproj.tracking.models import PastRun, RunStatus
+from mlproj.tracking.history import PastRun
+from mlproj.tracking.models import RunStatus
 from mlproj.tracking.store import Store
 from tests.conftest import REPO, mlproj_env
 from tests.tracking.conftest import BASE_RUN

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mlproj.tracking.models import PastRun, RunStatus
+from mlproj.tracking.history import PastRun
+from mlproj.tracking.models import RunStatus
 from mlproj.tracking.store import Store
 from tests.tracking.conftest import BASE_RUN
 

@@ -163,7 +163,7 @@ def test_tracking_from_inside_the_container_lands_in_the_run(mlproj, write_proje
             "MLproject": mlproject(PYTHON, "  main:\n    command: python log.py\n"),
             "log.py": (
                 "import os\n"
-                "from mlproj.tracking.models import Metric\n"
+                "from mlproj.tracking.history import Metric\n"
                 "from mlproj.tracking.store import Store\n"
                 "store = Store.open(os.environ['MLPROJ_TRACKING_URI'])\n"
                 "run_id = os.environ['MLPROJ_RUN_ID']\n"

@@ -7,7 +7,8 @@ import pytest
 from mlproj.errors import ExitCode, UsageError
 from mlproj.tracking import filters, queries, sqlgen
 from mlproj.tracking.filters import parse_filter, parse_sort
-from mlproj.tracking.models import Metric, PastRun, RunStatus
+from mlproj.tracking.history import Metric, PastRun
+from mlproj.tracking.models import RunStatus
 
 
 @pytest.fixture

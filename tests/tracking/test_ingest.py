@@ -11,8 +11,8 @@ import time
 
 import pytest
 
+from mlproj.tracking.history import Metric
 from mlproj.tracking.ingest import MAX_LINE, LogIngestor
-from mlproj.tracking.models import Metric
 from mlproj.tracking.scalars import ScalarCapture, parse_scalar
 
 

@@ -14,7 +14,8 @@ import pytest
 from mlproj.errors import StoreError
 from mlproj.tracking import locks
 from mlproj.tracking.db import now_ms
-from mlproj.tracking.models import PastRun, RunStatus
+from mlproj.tracking.history import PastRun
+from mlproj.tracking.models import RunStatus
 from mlproj.tracking.store import DEAD_RUNNER_MESSAGE, FAILURE_TAG, UNCLAIMED_GRACE_MS
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from mlproj.logwriter import LogWriter
-from mlproj.tracking.models import Metric
+from mlproj.tracking.history import Metric
 from mlproj.tracking.records import (
     ArtifactRecord,
     ParamRecord,

@@ -8,7 +8,8 @@ import re
 import pytest
 
 from mlproj.errors import ExitCode, NotFoundError, UsageError
-from mlproj.tracking.models import Metric, PastRun, RunStatus
+from mlproj.tracking.history import Metric, PastRun
+from mlproj.tracking.models import RunStatus
 from mlproj.tracking.synthetic import fill_store
 
 # Experiments ------------------------------------------------------------------------------

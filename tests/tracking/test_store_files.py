@@ -189,7 +189,7 @@ def test_locked_store_times_out_as_store_error(store_dir):
 WORKER = textwrap.dedent(
     """
     import sys, time
-    from mlproj.tracking.models import Metric
+    from mlproj.tracking.history import Metric
     from mlproj.tracking.store import Store
     from tests.tracking.conftest import BASE_RUN
     from dataclasses import replace
