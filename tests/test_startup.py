@@ -10,37 +10,20 @@ import sys
 import pytest
 
 from mlproj.parentdeath import _setpriv
+from tests.importprobe import run_probed
 
 HEAVY = ("yaml", "git", "docker", "rich", "jsonschema", "virtualenv")
-
-PROBE = """
-import atexit, json, sys
-def report():
-    loaded = sorted({m.split('.')[0] for m in sys.modules} & set(json.loads(sys.argv[1])))
-    sys.stderr.write('LOADED=' + json.dumps(loaded) + '\\n')
-atexit.register(report)
-from mlproj.cli.main import main
-main(json.loads(sys.argv[2]))
-"""
 
 
 @pytest.mark.parametrize("args", [["--help"], ["runs", "list"], ["runs", "list", "--json"]])
 def test_fast_paths_do_not_import_heavy_modules(args, tmp_path):
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(HEAVY), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "MLPROJ_TRACKING_URI": str(tmp_path / "s"),
-            "PYTHONPATH": os.environ["PYTHONPATH"],  # this checkout's code, not an installed one
-        },
-    )
-    assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
-    assert json.loads(line.removeprefix("LOADED=")) == []
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MLPROJ_TRACKING_URI": str(tmp_path / "s"),
+        "PYTHONPATH": os.environ["PYTHONPATH"],  # this checkout's code, not an installed one
+    }
+    loaded, _ = run_probed(HEAVY, args, env=env, cwd=tmp_path)
+    assert loaded == []
 
 
 #: What `mlproj run` of a local folder with `--env-manager local` does not need: GitPython and the
@@ -84,17 +67,6 @@ NOT_IN_A_PLAIN_FOLDER = (
     "mlproj.toolresults",
 )
 
-RUN_PROBE = """
-import atexit, json, sys
-def report():
-    wanted = json.loads(sys.argv[1])
-    loaded = sorted(m for m in sys.modules if any(m == w or m.startswith(w + '.') for w in wanted))
-    sys.stderr.write('LOADED=' + json.dumps(loaded) + '\\n')
-atexit.register(report)
-from mlproj.cli.main import main
-main(json.loads(sys.argv[2]))
-"""
-
 
 @pytest.mark.parametrize("in_git", [False, True], ids=["folder", "git-work-tree"])
 def test_local_run_path_imports_only_what_it_uses(tmp_path, in_git):
@@ -121,17 +93,8 @@ def test_local_run_path_imports_only_what_it_uses(tmp_path, in_git):
     warm = [sys.executable, "-m", "mlproj", *args]
     assert subprocess.run(warm, cwd=tmp_path, env=env, check=False).returncode == 0
     unwanted = (*NOT_ON_THE_LOCAL_RUN_PATH, "yaml", *(() if in_git else NOT_IN_A_PLAIN_FOLDER))
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_PROBE, json.dumps(unwanted), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        env=env,
-    )
-    assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
-    assert json.loads(line.removeprefix("LOADED=")) == []
+    loaded, _ = run_probed(unwanted, args, env=env, cwd=tmp_path)
+    assert loaded == []
 
 
 def test_import_mlproj_is_light(tmp_path):
@@ -156,22 +119,14 @@ def test_mlproj_log_inside_a_run_only_appends(tmp_path):
     """`mlproj log` in a shell loop: no store, no runner, none of the heavy libraries."""
     log = tmp_path / "records.jsonl"
     args = ["log", "metric", "loss", "0.5", "--step", "3"]
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps([*HEAVY, "sqlite3"]), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "MLPROJ_RUN_ID": "0" * 32,
-            "MLPROJ_LOG_FILE": str(log),
-            "PYTHONPATH": os.environ["PYTHONPATH"],
-        },
-    )
-    assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
-    assert json.loads(line.removeprefix("LOADED=")) == []
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MLPROJ_RUN_ID": "0" * 32,
+        "MLPROJ_LOG_FILE": str(log),
+        "PYTHONPATH": os.environ["PYTHONPATH"],
+    }
+    loaded, _ = run_probed([*HEAVY, "sqlite3"], args, env=env, cwd=tmp_path)
+    assert loaded == []
     assert json.loads(log.read_text())["step"] == 3
 
 

@@ -6,8 +6,6 @@ import importlib
 import inspect
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ from mlproj.cli import fastparse
 from mlproj.cli.app import app
 from mlproj.cli.typerapp import invoke
 from mlproj.errors import ExitCode
+from tests.importprobe import run_probed
 
 #: Command lines the table parses: each must give exactly the values Typer gives.
 PARSED = [
@@ -264,31 +263,11 @@ def test_help_and_usage_errors_still_come_from_typer(mlproj):
     assert "'x' is not a valid int" in listed.stderr
 
 
-PROBE = """
-import atexit, json, sys
-def report():
-    loaded = sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'rich'})
-    sys.stderr.write('LOADED=' + json.dumps(loaded) + '\\n')
-atexit.register(report)
-from mlproj.cli.main import main
-main(json.loads(sys.argv[1]))
-"""
-
-
 def probe(args: list[str], env: dict[str, str], cwd: Path) -> str:
     """Run ``mlproj ARGS``; check it imported none of Typer, click, Rich; return its stdout."""
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
-    assert json.loads(line.removeprefix("LOADED=")) == [], args
-    return done.stdout
+    loaded, stdout = run_probed(("typer", "click", "rich"), args, env=env, cwd=cwd)
+    assert loaded == [], args
+    return stdout
 
 
 def test_plain_hot_command_lines_import_no_typer(tmp_path: Path):
