@@ -18,6 +18,7 @@ The folder keeps at most :data:`MAX_ENTRIES` files.
 from __future__ import annotations
 
 import contextlib
+import functools
 import marshal
 import os
 import sys
@@ -188,6 +189,7 @@ def prune(*, older_than_days: float | None = None, dry_run: bool = False) -> tup
     return count, size
 
 
+@functools.cache  # once per process: loading and storing each file both need it
 def _yaml_stamp() -> str | None:
     """Size and modification time of PyYAML's ``__init__.py`` (which names its version).
 
