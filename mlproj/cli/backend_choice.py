@@ -12,7 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True)
 class BackendChoice:
     """`-b`, `-c`, `--detach` and `--dry-run`: the run is handed to a backend (see
-    :func:`mlproj.cli.app.backend_choice`, which makes one only when that is so)."""
+    :func:`mlproj.cli.commands.backend_choice`, which makes one only when that is so)."""
 
     name: str = "local"
     config: str | None = None
