@@ -41,6 +41,8 @@ def short_error(exc: BaseException) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Connection:
+    """The client of this process and the server it talks to."""
+
     client: DockerClient
     server: str
 

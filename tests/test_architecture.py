@@ -169,3 +169,25 @@ def test_only_process_module_starts_processes():
         text = path.read_text()
         for needle in ("subprocess.", "os.system(", "os.exec", "os.spawn", "Popen("):
             assert needle not in text, f"{path}: {needle} outside mlproj/process.py"
+
+
+def _is_dataclass_decorator(node: ast.expr) -> bool:
+    target = node.func if isinstance(node, ast.Call) else node
+    return (isinstance(target, ast.Name) and target.id == "dataclass") or (
+        isinstance(target, ast.Attribute) and target.attr == "dataclass"
+    )
+
+
+def test_every_dataclass_has_a_docstring():
+    """A dataclass without one makes `dataclasses` write one with `inspect.signature`, which
+    imports `inspect` (and `ast`, `dis`, `tokenize`) that the hot commands defer (deferred.py)."""
+    missing = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if (
+                isinstance(node, ast.ClassDef)
+                and any(_is_dataclass_decorator(d) for d in node.decorator_list)
+                and ast.get_docstring(node) is None
+            ):
+                missing.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}")
+    assert missing == []

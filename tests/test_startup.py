@@ -58,6 +58,10 @@ NOT_ON_THE_LOCAL_RUN_PATH = (
     "mlproj.tracking.matching",
     # The entry point's parent-death signal is set by setpriv, not through ctypes (~3 ms).
     *(("ctypes",) if _setpriv() is not None else ()),
+    # What dataclasses' `inspect` would import: it stays a placeholder (mlproj/deferred.py).
+    "ast",
+    "dis",
+    "tokenize",
 )
 #: ... and what only a folder in a git work tree needs: git itself, and helper-process results.
 NOT_IN_A_PLAIN_FOLDER = (

@@ -61,6 +61,9 @@ def _invoke(args: list[str]) -> Any:
 
     found = command_for(args)
     if found is not None:  # a plain command line of a hot command: no Typer (cli/fastparse.py)
+        from mlproj.deferred import defer_standard_modules
+
+        defer_standard_modules()
         body, options = found
         module, _, name = body.partition(":")
         return getattr(importlib.import_module(module), name)(**options)

@@ -87,6 +87,8 @@ class ContainerRun:
 
 @dataclass(frozen=True, slots=True)
 class _Image:
+    """The base image as pulled or found, and the image built on it, if any."""
+
     base_id: str
     digest: str | None = None
     built_tag: str | None = None

@@ -53,6 +53,8 @@ class LocalState:
 
 @dataclass(slots=True)
 class _Status:
+    """What `git status --porcelain=v2 --branch` says, filled in as its lines are read."""
+
     commit: str | None = None
     branch: str | None = None
     upstream: str | None = None
