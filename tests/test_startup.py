@@ -62,6 +62,8 @@ NOT_ON_THE_LOCAL_RUN_PATH = (
     "ast",
     "dis",
     "tokenize",
+    # The MLflow bridge listens through `_socket`; `socket` loads at the first MLflow call.
+    "socket",
 )
 #: ... and what only a folder in a git work tree needs: git itself, and helper-process results.
 NOT_IN_A_PLAIN_FOLDER = (

@@ -11,22 +11,25 @@ The port is taken when the bridge is made, before the child starts. A background
 accepts connections with a plain loop (not ``socketserver``'s polling one) and loads the HTTP
 machinery (``http.server`` costs ~25 ms to import) only when the first MLflow call arrives, so a
 run that never calls MLflow pays for a listening socket and one thread; stopping the bridge
-costs one round trip on 127.0.0.1.
+costs one round trip on 127.0.0.1. Until that first call, the bridge uses only the C half of the
+socket module (``_socket``, as ``socket.py`` itself does): importing ``socket`` costs ~4 ms, as
+it builds enums of every constant, and would delay every run's start.
 Requests need ``Authorization: Bearer <token>`` (``MLFLOW_TRACKING_TOKEN``), so other local
 users cannot write into the run.
 """
 
 from __future__ import annotations
 
+import _socket
 import contextlib
-import json
 import os
-import socket
+import select
 import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 if TYPE_CHECKING:
+    import socket
     from http.server import BaseHTTPRequestHandler
 
     from mlproj.tracking.mlflow_api import MlflowApi
@@ -69,8 +72,8 @@ class MlflowBridge:
         self.api: MlflowApi | None = None  # made by the serving thread at the first call
         self.listen, self.url_host = listen, url_host or listen
         self.artifact_view = artifact_view
-        self._socket = socket.create_server((listen, 0))
-        self.port: int = self._socket.getsockname()[1]
+        self._listener = _listen(listen)
+        self.port: int = self._listener.getsockname()[1]
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="mlproj-mlflow", daemon=True)
 
@@ -101,15 +104,25 @@ class MlflowBridge:
             with contextlib.suppress(OSError):  # wake accept(); it sees the flag and returns
                 _wake(self.listen, self.port)
             self._thread.join(_JOIN_TIMEOUT)
-        self._socket.close()
+        self._listener.close()
         if self.api is not None:
             self.api.close()
 
     def _serve(self) -> None:
+        try:  # sleep until a first connection is queued: the MLflow client's, or stop()'s
+            select.select([self._listener], [], [])
+        except (OSError, ValueError):
+            return
+        if self._stopping.is_set():
+            return
+        import socket
+
+        # The same listening socket, as a socket.socket: accept() returns connection objects.
+        listener = self._listener = socket.socket(fileno=self._listener.detach())
         handler = None
         while not self._stopping.is_set():
             try:
-                connection, address = self._socket.accept()
+                connection, address = listener.accept()
             except OSError:
                 return
             if self._stopping.is_set():
@@ -126,15 +139,31 @@ class MlflowBridge:
             worker.start()
 
 
+def _listen(address: str) -> _socket.socket:
+    """A TCP socket listening on ``address`` at a free port, as ``socket.create_server`` makes."""
+    listener = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+        listener.bind((address, 0))
+        listener.listen()
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
 def _wake(address: str, port: int) -> None:
     """Connect to the bridge once and hang up.
 
     A plain ``connect`` to the numeric address: ``socket.create_connection`` would resolve it
     with ``getaddrinfo``, which loads the IDNA codec (~3 ms) on every run's way out.
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as waker:
+    waker = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+    try:
         waker.settimeout(_JOIN_TIMEOUT)
         waker.connect((address, port))
+    finally:
+        waker.close()
 
 
 def _serve_connection(
@@ -149,6 +178,7 @@ def _serve_connection(
 
 
 def _handler_class(api: MlflowApi, token: str) -> type[BaseHTTPRequestHandler]:
+    import json
     from http.server import BaseHTTPRequestHandler
 
     from mlproj.tracking.mlflow_api import PREFIX, Request
