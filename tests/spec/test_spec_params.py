@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from pathlib import Path
 
 import pytest
 
 from mlproj.errors import ExitCode, ProjectError, UsageError
 from mlproj.spec.model import EntryPoint, Parameter, ParamType
-from mlproj.spec.params import ResolvedParams, parse_param_args, resolve_params
+from mlproj.spec.params import (
+    FLOAT_PATTERN,
+    INT_PATTERN,
+    ResolvedParams,
+    is_float_text,
+    is_int_text,
+    parse_param_args,
+    resolve_params,
+)
 
 
 def entry(*params: Parameter, name: str = "main") -> EntryPoint:
@@ -274,3 +284,18 @@ def test_file_entry_points_take_everything_as_extra(dirs):
     assert resolved == ResolvedParams(
         given={"n": "4", "name": "a b"}, values={}, extra={"n": "4", "name": "a b"}
     )
+
+
+#: Every character the two number patterns treat specially, plus some they refuse.
+_NUMBER_ALPHABET = "07+-.eE x\n\u00b2"
+_NUMBER_SAMPLES = [
+    *("".join(chars) for n in range(5) for chars in itertools.product(_NUMBER_ALPHABET, repeat=n)),
+    *("12345.678e+90", "-.5E-3", "+1.", "1e5e3", "1.2.3", "0x1F", "1_000", "inf", "nan", "\u0663"),
+]
+
+
+def test_number_checks_say_what_the_schema_patterns_say():
+    """is_int_text / is_float_text replace the patterns at run time; the schema publishes them."""
+    for text in _NUMBER_SAMPLES:
+        assert is_int_text(text) == bool(re.fullmatch(INT_PATTERN, text)), repr(text)
+        assert is_float_text(text) == bool(re.fullmatch(FLOAT_PATTERN, text)), repr(text)
