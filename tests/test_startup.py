@@ -103,6 +103,38 @@ def test_local_run_path_imports_only_what_it_uses(tmp_path, in_git):
     assert loaded == []
 
 
+def test_a_git_source_read_before_does_not_import_yaml(tmp_path):
+    """A new commit is read in a new checkout folder; its MLproject is the same text as before."""
+    source, bare = tmp_path / "source", tmp_path / "repo.git"
+    source.mkdir()
+    (source / "MLproject").write_text("name: t\nentry_points:\n  main:\n    command: 'true'\n")
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "MLPROJ_TRACKING_URI": str(tmp_path / "store"),
+        "MLPROJ_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": os.environ["PYTHONPATH"],
+    }
+
+    def git(*argv: str) -> None:
+        command = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *argv]
+        subprocess.run(command, cwd=source, check=True, env=env)
+
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "first")
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(bare)], check=True, env=env)
+    args = ["run", bare.as_uri(), "-q"]
+    warm = [sys.executable, "-m", "mlproj", *args]
+    assert subprocess.run(warm, cwd=tmp_path, env=env, check=False).returncode == 0
+    (source / "train.py").write_text("print('changed')\n")
+    git("add", "-A")
+    git("commit", "-qm", "second")
+    git("push", "-q", str(bare), "HEAD")
+    loaded, _ = run_probed(["yaml"], args, env=env, cwd=tmp_path)
+    assert loaded == []
+
+
 def test_import_mlproj_is_light(tmp_path):
     """`import mlproj` (for the logging API) loads no submodule and none of the CLI's libraries."""
     probe = (

@@ -3,8 +3,10 @@
 ``import yaml`` costs 15-18 ms (it imports its pure-Python reader, scanner, parser and composer
 whatever loader is used), a large part of a trivial ``mlproj run``. Validation only reads a few
 attributes of the nodes (``id``, ``tag``, ``value``, ``start_mark.line``), so after a file was
-composed once, its graph is kept under ``<cache>/yaml/`` (one small entry per file path, in
-``marshal`` format) and rebuilt from there with :class:`CachedNode` objects.
+composed once, its graph is kept under ``<cache>/yaml/`` (one small entry per text, in
+``marshal`` format) and rebuilt from there with :class:`CachedNode` objects. Entries are found by
+the text's checksum, not by the file's path: a git source is read in a new checkout folder on
+every run, and the same text always composes to the same graph (nodes keep no file name).
 
 An entry holds the file's whole text and is used only when that equals the text just read, so
 any edit is seen (even one that keeps size and modification time). It also records PyYAML's
@@ -77,22 +79,23 @@ def folder() -> Path:
     return cache_dir() / FOLDER
 
 
-def entry_path(file: Path) -> Path:
-    """The entry of ``file``: a checksum of its absolute path (no hashlib: it loads OpenSSL)."""
-    absolute = os.path.abspath(file)
-    crc = zlib.crc32(os.fsencode(absolute))
-    tail = "-".join(Path(absolute).parts[-2:])
-    readable = "".join(c if c.isalnum() or c in "._-" else "_" for c in tail)[-60:]
-    return folder() / f"{crc:08x}-{readable}{SUFFIX}"
+def entry_path(text: str) -> Path:
+    """The entry of a file holding ``text``: the checksum and length of the text.
+
+    zlib's CRC-32, not hashlib (it loads OpenSSL): two texts with one checksum cannot mix, as an
+    entry is used only when the text it keeps equals the text read.
+    """
+    data = text.encode("utf-8", "surrogatepass")
+    return folder() / f"{zlib.crc32(data):08x}-{len(data)}{SUFFIX}"
 
 
-def load(file: Path, text: str) -> CachedNode | None:
-    """The cached graph of ``file`` if the entry was made from exactly ``text``, else None."""
+def load(text: str) -> CachedNode | None:
+    """The cached graph of a file holding exactly ``text``, else None."""
     stamp = _yaml_stamp()
     if stamp is None or len(text) > MAX_TEXT:
         return None
     try:
-        data = entry_path(file).read_bytes()
+        data = entry_path(text).read_bytes()
     except (OSError, ValueError, RuntimeError):  # missing, unreadable, refused, or no home
         return None
     body = data[len(MAGIC) + _CRC_BYTES :]
@@ -109,15 +112,15 @@ def load(file: Path, text: str) -> CachedNode | None:
         return None  # a well-checksummed entry of an unexpected shape: not ours to trust
 
 
-def store(file: Path, text: str, root: YamlNode) -> None:
-    """Write the entry of ``file`` composed from ``text``; silently nothing when it cannot be."""
+def store(text: str, root: YamlNode) -> None:
+    """Write the entry of ``text``, composed into ``root``; silently nothing when it cannot be."""
     stamp = _yaml_stamp()
     table = None if stamp is None or len(text) > MAX_TEXT else _encode(root)
     if table is None:
         return
     body = marshal.dumps((stamp, text, table))
     try:
-        target = entry_path(file)
+        target = entry_path(text)
     except (OSError, ValueError, RuntimeError):  # no current folder, or no home folder
         return
     # Unique in the folder, so concurrent runs never write the same temporary file.
@@ -137,8 +140,8 @@ def store(file: Path, text: str, root: YamlNode) -> None:
 def _evict(where: Path) -> None:
     """Keep the folder under :data:`MAX_ENTRIES` files, removing the least recently written.
 
-    Paths come and go (each run of a git source reads its MLproject in a new checkout folder),
-    so without this the folder would only grow. Called after a write, that is on a cache miss.
+    Texts come and go (every edit of a file makes a new entry), so without this the folder
+    would only grow. Called after a write, that is on a cache miss.
     """
     try:
         names = os.listdir(where)

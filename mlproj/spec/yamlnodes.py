@@ -87,7 +87,7 @@ def compose_file(col: Collector, empty_message: str) -> Node | None:
     text = _read_text(col)
     if text is None:
         return None
-    cached = nodecache.load(col.file, text)
+    cached = nodecache.load(text)
     if cached is not None:
         return cached
     import yaml  # lazy: see the module docstring
@@ -106,7 +106,7 @@ def compose_file(col: Collector, empty_message: str) -> Node | None:
     if node is None or is_null(node):  # no document, or one with nothing in it ("---")
         col.add(None, "", empty_message)
         return None
-    nodecache.store(col.file, text, node)  # before the walk: merging rewrites mapping nodes
+    nodecache.store(text, node)  # before the walk: merging rewrites mapping nodes
     return node
 
 

@@ -43,6 +43,11 @@ EXTRA_TEXTS = {
 }
 
 
+def read(path: Path) -> str:
+    """The text as compose_file reads it."""
+    return path.read_text(encoding="utf-8-sig")
+
+
 def compose(path: Path) -> tuple[object, list[str]]:
     col = Collector(path)
     node = compose_file(col, "empty")
@@ -118,10 +123,10 @@ def check_graph_round_trip(path: Path) -> None:
     assert not isinstance(first, nodecache.CachedNode)
     if first is None:  # not YAML, or empty: never cached, composed (and reported) each time
         assert second is None
-        assert not nodecache.entry_path(path).exists()
+        assert not nodecache.entry_path(read(path)).exists()
     elif has_merge_key(first):  # merging needs PyYAML's constructor: never cached
         assert not isinstance(second, nodecache.CachedNode)
-        assert not nodecache.entry_path(path).exists()
+        assert not nodecache.entry_path(read(path)).exists()
     else:
         assert isinstance(second, nodecache.CachedNode)
         assert_same_graph(first, second)
@@ -182,8 +187,8 @@ def same_twice(check, path: Path) -> None:
     cached = check()
     assert cached == uncached
     assert [str(p) for p in cached[1]] == [str(p) for p in uncached[1]]
-    if nodecache.entry_path(path).exists():
-        assert nodecache.load(path, text) is not None  # the second call did read the cache
+    if nodecache.entry_path(text).exists():
+        assert nodecache.load(text) is not None  # the second call did read the cache
 
 
 @pytest.mark.parametrize("path", MLPROJECTS, ids=lambda p: str(p.relative_to(REPO)))
@@ -258,6 +263,20 @@ def test_an_edit_keeping_size_and_mtime_is_seen(tmp_path):
     assert check_project(root)[0] == project  # and the entry now holds the new text
 
 
+def test_the_same_text_in_another_folder_comes_from_the_cache(tmp_path, cache):
+    """A git source is read in a new checkout folder on every run: entries go by the text."""
+    text = "name: x\nentry_points:\n  main:\n    command: echo {a}\n"
+    first, second = tmp_path / "checkout-1" / "MLproject", tmp_path / "checkout-2" / "MLproject"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_text(text)
+    assert not isinstance(compose(first)[0], nodecache.CachedNode)
+    node, problems = compose(second)
+    assert isinstance(node, nodecache.CachedNode)
+    assert problems == []
+    assert len(nodecache.entries()) == 1
+
+
 def test_a_file_with_a_yaml_problem_is_never_cached(tmp_path):
     root = tmp_path / "p"
     root.mkdir()
@@ -304,12 +323,12 @@ def test_a_damaged_entry_falls_back_silently(tmp_path, damage):
     spec = root / "MLproject"
     spec.write_text("name: x\nentry_points:\n  main:\n    command: echo {a}\n")
     expected = check_project(root)
-    entry = nodecache.entry_path(spec.resolve())
     text = spec.read_text()
+    entry = nodecache.entry_path(text)
     entry.write_bytes(DAMAGE[damage](entry.read_bytes(), text))
-    assert nodecache.load(spec.resolve(), text) is None
+    assert nodecache.load(text) is None
     assert check_project(root) == expected
-    assert nodecache.load(spec.resolve(), text) is not None  # written again
+    assert nodecache.load(text) is not None  # written again
     assert temp_files() == []
 
 
@@ -317,7 +336,7 @@ def test_a_directory_in_place_of_the_entry(tmp_path):
     root = tmp_path / "p"
     root.mkdir()
     (root / "MLproject").write_text("name: x\n")
-    entry = nodecache.entry_path((root / "MLproject").resolve())
+    entry = nodecache.entry_path("name: x\n")
     entry.mkdir(parents=True)
     assert check_project(root) == check_project(root)
     assert check_project(root)[0].name == "x"
@@ -362,17 +381,17 @@ def whole(entry):
     body = data[len(nodecache.MAGIC) + 4 :]
     return data.startswith(nodecache.MAGIC + zlib.crc32(body).to_bytes(4, "big"))
 
-file, worker = Path(sys.argv[1]), int(sys.argv[2])
+worker = int(sys.argv[2])
 texts = [Path(p).read_text() for p in sys.argv[3:]]
 graphs = [yaml.compose(t, Loader=yaml.SafeLoader) for t in texts]
 shapes = [shape(g) for g in graphs]
 hits = 0
 for i in range(100):
     which = (i + worker) % len(texts)
-    nodecache.store(file, texts[which], graphs[which])
-    assert whole(nodecache.entry_path(file)), "half an entry"
+    nodecache.store(texts[which], graphs[which])
+    assert whole(nodecache.entry_path(texts[which])), "half an entry"
     for text, expected in zip(texts, shapes):
-        got = nodecache.load(file, text)
+        got = nodecache.load(text)
         if got is not None:
             assert shape(got) == expected, "a wrong graph"
             hits += 1
@@ -442,16 +461,15 @@ def test_cache_list_and_prune_show_and_remove_the_entries(mlproj, cache):
     assert "the cache is empty" in mlproj("cache", "list", MLPROJ_CACHE_DIR=str(cache)).stdout
 
 
-def test_entry_names(tmp_path):
-    name = nodecache.entry_path(tmp_path / "my project" / "MLproject").name
-    assert name.endswith(f"-my_project-MLproject{nodecache.SUFFIX}")
-    assert nodecache.entry_path(tmp_path / "a" / "MLproject") != nodecache.entry_path(
-        tmp_path / "b" / "MLproject"
-    )
+def test_entry_names():
+    text = "name: é\n"  # 8 characters, 9 bytes: the length is in bytes
+    crc = zlib.crc32(text.encode())
+    assert nodecache.entry_path(text).name == f"{crc:08x}-9{nodecache.SUFFIX}"
+    assert nodecache.entry_path("name: a\n") != nodecache.entry_path("name: b\n")
 
 
 def test_the_folder_keeps_the_most_recent_entries(tmp_path, monkeypatch):
-    # Each run of a git source reads its MLproject in a new folder: old entries must go.
+    # Every edit of a file makes a new entry: old entries must go.
     monkeypatch.setattr(nodecache, "MAX_ENTRIES", 8)
     files = []
     for i in range(12):
@@ -460,9 +478,9 @@ def test_the_folder_keeps_the_most_recent_entries(tmp_path, monkeypatch):
         path.write_text(f"name: p{i}\n")
         compose(path)
         files.append(path)
-        os.utime(nodecache.entry_path(path), (1_000_000 + i, 1_000_000 + i))
+        os.utime(nodecache.entry_path(read(path)), (1_000_000 + i, 1_000_000 + i))
     kept = {path.name for path, _ in nodecache.entries()}
     assert 6 <= len(kept) <= 8
-    assert nodecache.entry_path(files[-1]).name in kept
-    assert nodecache.entry_path(files[0]).name not in kept
+    assert nodecache.entry_path(read(files[-1])).name in kept
+    assert nodecache.entry_path(read(files[0])).name not in kept
     assert isinstance(compose(files[-1])[0], nodecache.CachedNode)
