@@ -105,7 +105,10 @@ def _write_composed(entries: list[tuple[Path, os.stat_result]], folder: Path) ->
 
 
 def _item_object(item: CacheItem) -> dict[str, Any]:
+    from mlproj.cli.render import JSON_FORMAT_VERSION
+
     return {
+        "format_version": JSON_FORMAT_VERSION,  # as every other --json object carries
         "kind": item.kind.value,
         "path": str(item.path),
         "url": item.url,

@@ -36,6 +36,7 @@ def test_list_and_prune(mlproj, upstream, cache_dir):
     listed = mlproj("cache", "list", "--json").json()
     assert [(i["kind"], i["url"], i["in_use"]) for i in listed] == [("mirror", url, False)]
     assert listed[0]["size"] > 0
+    assert listed[0]["format_version"] == 1  # as every --json object
     text = mlproj("cache", "list").stdout
     assert "mirror" in text
     assert url in text
