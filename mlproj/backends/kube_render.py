@@ -77,6 +77,8 @@ def load_template(path: Path | None) -> dict[str, Any]:
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "malformed YAML"
         raise BackendError(f"{path}{line}: not valid YAML ({problem}); fix the template") from None
+    except RecursionError:  # the pure-Python loader recurses once per level of nesting
+        raise BackendError(f"{path}: nested too deeply to read; fix the template") from None
     return check_template(document, str(path))
 
 

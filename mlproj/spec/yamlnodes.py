@@ -47,6 +47,19 @@ STR, INT, FLOAT, BOOL, NULL, TIMESTAMP = (
     TAG + name for name in ("str", "int", "float", "bool", "null", "timestamp")
 )
 MERGE = TAG + "merge"
+#: Deepest nesting of collections accepted. PyYAML composes nodes recursively: past a few
+#: hundred levels the pure-Python composer raises RecursionError, and LibYAML's (Cython) can
+#: overflow the C stack and crash the process (100,000 levels did, on Python 3.11). Real files
+#: nest a few levels; MLflow itself (``yaml.safe_load``) fails at about 330.
+MAX_DEPTH = 200
+
+
+class _TooDeepError(Exception):
+    """The text nests collections deeper than :data:`MAX_DEPTH` (``line``: 1-based)."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
 
 
 class Collector:
@@ -94,20 +107,26 @@ def compose_file(col: Collector, empty_message: str) -> Node | None:
 
     try:
         node = _compose(yaml, text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = None if mark is None else mark.line + 1
-        context = f" ({exc.context})" if exc.context else ""
-        col.add_at(line, "", f"is not valid YAML: {exc.problem}{context}")
-        return None
-    except yaml.YAMLError as exc:
-        col.add(None, "", f"is not valid YAML: {exc}")
+    except (_TooDeepError, yaml.YAMLError) as exc:
+        _add_compose_problem(col, yaml, exc)
         return None
     if node is None or is_null(node):  # no document, or one with nothing in it ("---")
         col.add(None, "", empty_message)
         return None
     nodecache.store(text, node)  # before the walk: merging rewrites mapping nodes
     return node
+
+
+def _add_compose_problem(col: Collector, yaml: Any, exc: Exception) -> None:
+    if isinstance(exc, _TooDeepError):
+        col.add_at(exc.line, "", f"nests lists and mappings more than {MAX_DEPTH} levels deep")
+    elif isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        line = None if mark is None else mark.line + 1
+        context = f" ({exc.context})" if exc.context else ""
+        col.add_at(line, "", f"is not valid YAML: {exc.problem}{context}")
+    else:
+        col.add(None, "", f"is not valid YAML: {exc}")
 
 
 def _read_text(col: Collector) -> str | None:
@@ -132,14 +151,35 @@ def _compose(yaml: Any, text: str) -> YamlNode | None:
     """
     fast = getattr(yaml, "CSafeLoader", None)
     if fast is not None and "\t" not in text:
+        _check_depth(yaml, text, fast)
         try:
             node: YamlNode | None = yaml.compose(text, Loader=fast)
         except yaml.YAMLError:
             pass  # composed again below, for the pure-Python parser's message
         else:
             return node
+    _check_depth(yaml, text, yaml.SafeLoader)
     composed: YamlNode | None = yaml.compose(text, Loader=yaml.SafeLoader)
     return composed
+
+
+def _check_depth(yaml: Any, text: str, loader: Any) -> None:
+    """Raise :class:`_TooDeepError` where ``text`` nests deeper than :data:`MAX_DEPTH`.
+
+    Reads the event stream, which both parsers produce without recursing; a text they cannot
+    parse is left for composing to report.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise _TooDeepError(event.start_mark.line + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return
 
 
 def kind(node: Node) -> str:

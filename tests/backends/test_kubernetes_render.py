@@ -258,6 +258,11 @@ def test_malformed_template_yaml(tmp_path):
     assert "not valid YAML" in message
 
 
+def test_template_nested_too_deeply(tmp_path):
+    message = refused(tmp_path, "kind: Job\nspec: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert message == f"{tmp_path / 'job.yaml'}: nested too deeply to read; fix the template"
+
+
 @pytest.mark.parametrize(
     ("template", "expected"),
     [

@@ -55,6 +55,11 @@ PROJECT_CASES = {
         "entry_points:\n  main:\n    parameters: {a: float}\n    command: echo {a:.2f}\n",
         ["entry_points.main.command"],
     ),
+    # LibYAML's composer recursed until the process crashed (SIGSEGV) at this depth.
+    "nested 100,000 levels deep": (
+        "name: x\nentry_points:\n  main:\n    command: ls\n    a: " + "[" * 100_000 + "]" * 100_000,
+        ["MLproject:5", "nests lists and mappings more than 200 levels deep"],
+    ),
 }
 
 

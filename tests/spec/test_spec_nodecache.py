@@ -17,7 +17,7 @@ import yaml
 from mlproj.spec import nodecache
 from mlproj.spec.envfiles import parse_conda_env, parse_python_env
 from mlproj.spec.load import check_project
-from mlproj.spec.yamlnodes import MERGE, Collector, compose_file
+from mlproj.spec.yamlnodes import MAX_DEPTH, MERGE, Collector, compose_file
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -148,11 +148,24 @@ def test_a_byte_order_mark_and_deep_nesting(tmp_path):
     bom = tmp_path / "bom.yaml"
     bom.write_bytes("\ufeffname: x\n".encode())
     check_graph_round_trip(bom)
-    if not yaml.__with_libyaml__:
-        pytest.skip("PyYAML without LibYAML cannot compose this nesting")
-    deep = tmp_path / "deep.yaml"  # LibYAML composes it; caching it must not recurse
-    deep.write_text("name: " + "[" * 3000 + "]" * 3000 + "\n")
+    deep = tmp_path / "deep.yaml"  # the deepest nesting accepted: caching it must not recurse
+    depth = MAX_DEPTH - 1  # and the document's mapping
+    deep.write_text("name: " + "[" * depth + "]" * depth + "\n")
     check_graph_round_trip(deep)
+
+
+@pytest.mark.parametrize("loader", ["LibYAML", "pure Python"])
+def test_nesting_deeper_than_the_limit_is_one_problem(tmp_path, monkeypatch, loader):
+    if loader == "pure Python":
+        monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    elif not yaml.__with_libyaml__:
+        pytest.skip("PyYAML without LibYAML")
+    path = tmp_path / "deep.yaml"
+    path.write_text("name: x\nlist:\n  - " + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "\n")
+    node, problems = compose(path)
+    assert node is None
+    assert problems == [f"deep.yaml:3: nests lists and mappings more than {MAX_DEPTH} levels deep"]
+    assert nodecache.entries() == []
 
 
 def test_aliases_stay_shared_and_cycles_survive(tmp_path):
