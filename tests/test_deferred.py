@@ -5,20 +5,23 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from mlproj.deferred import DEFERRED
+
 DEFERRED_THEN_READ = """
 import sys
-from mlproj.deferred import defer_standard_modules
-defer_standard_modules()
+from mlproj.deferred import defer
+defer("inspect")
 placeholder = sys.modules["inspect"]
 import dataclasses
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Documented:
-    '''Has a docstring: dataclasses does not read inspect.'''
+    '''Has a docstring: up to Python 3.11, dataclasses does not read inspect then.'''
     x: int
 
-assert not {"ast", "dis", "tokenize"} & set(sys.modules), "inspect was imported"
-assert sys.modules["inspect"] is placeholder
+if sys.version_info < (3, 12):  # later, dataclasses reads inspect.get_annotations
+    assert not {"ast", "dis", "tokenize"} & set(sys.modules), "inspect was imported"
+    assert sys.modules["inspect"] is placeholder
 
 @dataclasses.dataclass
 class Bare:  # no docstring: dataclasses writes one with inspect.signature
@@ -35,8 +38,8 @@ print("ok")
 
 ALREADY_IMPORTED = """
 import inspect, sys
-from mlproj.deferred import defer_standard_modules
-defer_standard_modules()
+from mlproj.deferred import defer
+defer("inspect")
 assert sys.modules["inspect"] is inspect
 print("ok")
 """
@@ -54,3 +57,8 @@ def test_inspect_loads_at_its_first_use_and_then_is_the_real_module():
 
 def test_a_module_imported_already_is_left_alone():
     assert _run(ALREADY_IMPORTED) == "ok"
+
+
+def test_only_pythons_where_it_helps_defer_inspect():
+    expected = ("inspect",) if sys.version_info < (3, 12) else ()
+    assert expected == DEFERRED

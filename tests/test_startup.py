@@ -59,9 +59,7 @@ NOT_ON_THE_LOCAL_RUN_PATH = (
     # The entry point's parent-death signal is set by setpriv, not through ctypes (~3 ms).
     *(("ctypes",) if _setpriv() is not None else ()),
     # What dataclasses' `inspect` would import: it stays a placeholder (mlproj/deferred.py).
-    "ast",
-    "dis",
-    "tokenize",
+    *(("ast", "dis", "tokenize") if sys.version_info < (3, 12) else ()),
     # The MLflow bridge listens through `_socket`; `socket` loads at the first MLflow call.
     "socket",
 )
