@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -35,5 +36,9 @@ def test_reading_a_project_imports_yaml(tmp_path):
         "import sys\nfrom pathlib import Path\nfrom mlproj.spec.load import load_project\n"
         f"load_project(Path({str(tmp_path)!r}))\nprint('yaml' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    # An empty cache: the composed-YAML cache goes by text, and another test may have read this.
+    env = dict(os.environ, MLPROJ_CACHE_DIR=str(tmp_path / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
     assert done.stdout.strip() == "True"
