@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of README.md (and of .ci/run): on a fresh Debian machine it installs what the
-# whole suite needs, checks lint and types, then runs every test, slow ones included.
+# whole suite needs, checks lint and types, then runs every test, slow ones included, and the
+# core tests again on Python 3.10 and 3.13 (tests/compat.sh).
 # Extra arguments go to pytest (e.g. `bash tests/run.sh -k store`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,3 +28,5 @@ echo "== mypy --strict"
 python3 -m mypy
 echo "== pytest"
 python3 -m pytest -n 2 "$@"
+# The core tests again on Python 3.10 and 3.13, the oldest and newest supported.
+bash tests/compat.sh "$@"
