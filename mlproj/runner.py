@@ -8,7 +8,6 @@ the entry point under supervision and always records how it ended.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from collections.abc import Mapping
@@ -234,6 +233,19 @@ def _docker(request: RunRequest, project: Project) -> DockerOptions | None:
     )
 
 
+def json_names(names: list[str]) -> str:
+    """``json.dumps(names)``, without importing json for the usual names (~3 ms of every run).
+
+    Printable ASCII names without quotes or backslashes need no escaping in JSON; any other
+    list goes through ``json.dumps``. A test compares both on every kind of character.
+    """
+    if all(n.isascii() and n.isprintable() and '"' not in n and "\\" not in n for n in names):
+        return "[" + ", ".join(f'"{name}"' for name in names) + "]"
+    import json
+
+    return json.dumps(names)
+
+
 def _new_run(plan: RunPlan) -> NewRun:
     source, env = plan.source, plan.environment.describe()
     tags = {f"mlproj.source.{k}": v for k, v in source.details.items()}
@@ -244,7 +256,7 @@ def _new_run(plan: RunPlan) -> NewRun:
     tags[CALLER_DIR_TAG] = str(plan.request.caller_dir)
     defaults = [name for name in plan.params.given if name not in plan.request.params]
     if defaults:  # rerun leaves these out, so they resolve as defaults again
-        tags[DEFAULTS_TAG] = json.dumps(defaults)
+        tags[DEFAULTS_TAG] = json_names(defaults)
     tags.update(plan.request.tags)
     return NewRun(
         experiment_name=plan.request.experiment_name or DEFAULT_EXPERIMENT,

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 # A module counts when it is one of ``wanted`` or inside one ("yaml" covers "yaml.reader").
+# The probe itself imports only atexit and sys, so that json, say, can be asked about.
 _PROBE = """
-import atexit, json, sys
+import atexit, sys
+wanted, args = sys.argv[1].split(","), sys.argv[2:]
 def report():
-    wanted = json.loads(sys.argv[1])
     loaded = sorted(m for m in sys.modules if any(m == w or m.startswith(w + '.') for w in wanted))
-    sys.stderr.write('LOADED=' + json.dumps(loaded) + '\\n')
+    sys.stderr.write('LOADED=' + ','.join(loaded) + '\\n')
 atexit.register(report)
 from mlproj.cli.main import main
-main(json.loads(sys.argv[2]))
+main(args)
 """
 
 
@@ -26,7 +26,7 @@ def run_probed(
 ) -> tuple[list[str], str]:
     """Which of ``wanted`` `mlproj ARGS` imported, and its stdout; it must exit 0."""
     done = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(list(wanted)), json.dumps(args)],
+        [sys.executable, "-c", _PROBE, ",".join(wanted), *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -35,4 +35,5 @@ def run_probed(
     )
     assert done.returncode == 0, done.stderr
     line = next(x for x in done.stderr.splitlines() if x.startswith("LOADED="))
-    return json.loads(line.removeprefix("LOADED=")), done.stdout
+    loaded = line.removeprefix("LOADED=")
+    return (loaded.split(",") if loaded else []), done.stdout

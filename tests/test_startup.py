@@ -62,6 +62,9 @@ NOT_ON_THE_LOCAL_RUN_PATH = (
     *(("ast", "dis", "tokenize") if sys.version_info < (3, 12) else ()),
     # The MLflow bridge listens through `_socket`; `socket` loads at the first MLflow call.
     "socket",
+    # Nothing on the way writes or reads JSON (the child's log writer is the child's).
+    "json",
+    "mlproj.logwriter",
 )
 #: ... and what only a folder in a git work tree needs: git itself, and helper-process results.
 NOT_IN_A_PLAIN_FOLDER = (

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mlproj.errors import StoreError
-from mlproj.logwriter import ARTIFACT_DIR_ENV, LOG_FILE_ENV
 from mlproj.tracking.ingest import IngestSummary, LogIngestor
 from mlproj.tracking.models import Run
 from mlproj.tracking.store import Store
@@ -28,6 +27,11 @@ if TYPE_CHECKING:
     from mlproj.tracking.mlflow_bridge import MlflowBridge
     from mlproj.tracking.scalars import ScalarCapture
 
+#: The variables the entry point's log writers read. mlproj/logwriter.py names them too (it is
+#: copied alone into environments without mlproj, so it imports nothing from here); importing
+#: it here would load json on every run's start. A test keeps both equal.
+LOG_FILE_ENV = "MLPROJ_LOG_FILE"
+ARTIFACT_DIR_ENV = "MLPROJ_ARTIFACT_DIR"
 #: Name of the log file in the run folder (kept after the run: it is the raw record).
 LOG_FILENAME = "records.jsonl"
 MALFORMED_TAG = "mlproj.log.malformed"
