@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+_SIGTERM = 15  # signal.SIGTERM on every platform mlproj runs on; a leaf module imports nothing
+
 
 class ExitCode(IntEnum):
     """Documented exit codes of the `mlproj` command."""
@@ -25,6 +27,7 @@ class ExitCode(IntEnum):
     BACKEND = 117
     NOT_FOUND = 118
     INTERNAL = 119
+    HANGUP = 129
     INTERRUPTED = 130
     TERMINATED = 143
 
@@ -42,6 +45,10 @@ EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.BACKEND: "the execution backend failed (submission, supervision)",
     ExitCode.NOT_FOUND: "no such run or experiment, or an ambiguous run id prefix",
     ExitCode.INTERNAL: "a bug in mlproj: please report it with the message",
+    ExitCode.HANGUP: (
+        "its terminal closed (SIGHUP), unless ignored as by nohup: stopped as by SIGTERM; "
+        "the run is recorded as KILLED"
+    ),
     ExitCode.INTERRUPTED: "interrupted by Ctrl-C (SIGINT); the run is recorded as KILLED",
     ExitCode.TERMINATED: "stopped by SIGTERM; the run is recorded as KILLED",
 }
@@ -102,8 +109,13 @@ class NotFoundError(MlprojError):
 
 
 class Terminated(BaseException):  # named after the signal, like KeyboardInterrupt
-    """Raised in the main thread when mlproj receives SIGTERM (outside a supervised child).
+    """Raised in the main thread on SIGTERM or SIGHUP to mlproj (outside a supervised child).
 
     A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it and every
-    ``finally`` on the way out still records the run's end.
+    ``finally`` on the way out still records the run's end. ``signum`` is the signal received:
+    mlproj exits with 128 + ``signum``.
     """
+
+    def __init__(self, signum: int = _SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -187,10 +187,11 @@ def _record_end(store: Store, watched: Watched, state: JobState | None, backend:
 
 
 def status_of_exit_code(code: int) -> RunStatus:
-    """A run's end from mlproj's exit status: 0 FINISHED, 130/143 (Ctrl-C, SIGTERM) KILLED."""
+    """A run's end from mlproj's exit status: 0 FINISHED, 129/130/143 (SIGHUP, Ctrl-C, SIGTERM)
+    KILLED."""
     if code == 0:
         return RunStatus.FINISHED
-    if code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+    if code in (128 + signal.SIGHUP, 128 + signal.SIGINT, 128 + signal.SIGTERM):
         return RunStatus.KILLED
     return RunStatus.FAILED
 

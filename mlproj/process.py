@@ -196,7 +196,7 @@ class _WakeUp(Exception):  # noqa: N818 - not an error: it breaks a blocking wai
 
 
 class _Interrupts:
-    """Collects SIGINT/SIGTERM sent to mlproj while a child runs and escalates on the group."""
+    """Collects SIGINT/SIGTERM/SIGHUP sent to mlproj while a child runs; escalates on the group."""
 
     def __init__(self, pgid: int, grace: float) -> None:
         self.pgid = pgid
@@ -261,8 +261,11 @@ def _pump(
             try:
                 sink.write(chunk)
                 sink.flush()
-            except (BrokenPipeError, ValueError):
-                sink = None  # the reader of our stdout went away; keep saving the log
+            except (OSError, ValueError):
+                # The reader of our stdout went away (EPIPE), or the terminal did (EIO after a
+                # hangup under nohup): keep saving the log and draining the child's pipe, or it
+                # would block on its next write once the pipe is full.
+                sink = None
     source.close()
 
 
@@ -280,7 +283,7 @@ def supervise(
 ) -> ProcessOutcome:
     """Run a child in its own process group until it ends, forwarding interrupts to the group.
 
-    Must be called from the main thread (it installs SIGINT/SIGTERM handlers for the duration).
+    Must be called from the main thread (it installs SIGINT/SIGTERM/SIGHUP handlers meanwhile).
     Raises OSError when the program cannot be started (missing executable, not executable).
     """
     request.stdout_log.parent.mkdir(parents=True, exist_ok=True)
@@ -348,7 +351,9 @@ _Handler = Callable[[int, object], None]
 
 def _install_handlers(handler: _Handler) -> dict[int, object]:
     previous: dict[int, object] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue  # nohup: a closed terminal must not stop the run
         previous[sig] = signal.signal(sig, handler)
     return previous
 

@@ -344,8 +344,8 @@ def _run_to_end(plan: RunPlan, store: Store, run: Run, events: RunEvents) -> Run
     except KeyboardInterrupt:
         status, exit_code = RunStatus.KILLED, 128 + signal.SIGINT
         raise
-    except Terminated:
-        status, exit_code = RunStatus.KILLED, 128 + signal.SIGTERM
+    except Terminated as exc:
+        status, exit_code = RunStatus.KILLED, 128 + exc.signum
         raise
     finally:
         # Something above raised (ended is None): record the end unless the run has one already

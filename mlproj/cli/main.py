@@ -11,15 +11,18 @@ from typing import Any, NoReturn
 from mlproj.errors import ExitCode, MlprojError, Terminated
 
 
-def _raise_terminated(_signum: int, _frame: object) -> NoReturn:
-    raise Terminated
+def _raise_terminated(signum: int, _frame: object) -> NoReturn:
+    raise Terminated(signum)
 
 
 def _report(message: str, details: tuple[str, ...] = ()) -> None:
-    sys.stderr.write(f"mlproj: error: {message}\n")
-    for line in details:
-        sys.stderr.write(f"  {line}\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(f"mlproj: error: {message}\n")
+        for line in details:
+            sys.stderr.write(f"  {line}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass  # no terminal any more (SIGHUP) or a closed stderr: the exit code still says it
 
 
 def _is_cli_usage_error(exc: BaseException) -> bool:
@@ -38,6 +41,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     that passes ``argv`` (a test, another program) keeps its collector as it was.
     """
     signal.signal(signal.SIGTERM, _raise_terminated)
+    # A closed terminal stops mlproj as SIGTERM does; under nohup (SIGHUP ignored) it stays ignored.
+    if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, _raise_terminated)
     code = _dispatch(sys.argv[1:] if argv is None else argv)
     sys.stdout.flush()
     if argv is None:
@@ -56,9 +62,10 @@ def _dispatch(args: list[str]) -> int:
     except KeyboardInterrupt:
         _report("interrupted")
         return int(ExitCode.INTERRUPTED)
-    except Terminated:
-        _report("terminated")
-        return int(ExitCode.TERMINATED)
+    except Terminated as exc:
+        hangup = exc.signum == signal.SIGHUP
+        _report("terminated (SIGHUP: the terminal closed)" if hangup else "terminated")
+        return int(ExitCode.HANGUP if hangup else ExitCode.TERMINATED)
     except BrokenPipeError:
         # The reader of our output went away (`mlproj runs list | head`): not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -90,7 +91,9 @@ def only_run(mlproj) -> dict:
     return runs[0]
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)]
+)
 def test_interrupt_stops_the_group_and_marks_killed(
     mlproj, sleeper, store_dir, tmp_path, sig, code
 ):
@@ -104,6 +107,60 @@ def test_interrupt_stops_the_group_and_marks_killed(
     assert run["status"] == "KILLED"
     assert run["exit_code"] == code
     assert "ready" in mlproj("runs", "logs", run["run_id"]).stdout
+
+
+def test_sighup_ignored_as_by_nohup_leaves_the_run_going(mlproj, write_project, store_dir):
+    """`nohup mlproj run ...`: a closed terminal must not stop the run."""
+    command = "python -c 'import time; time.sleep(2)'"
+    project = write_project({"MLproject": f"entry_points:\n  main:\n    command: {command}\n"})
+    proc = subprocess.Popen(
+        ["nohup", sys.executable, "-m", "mlproj", "run", str(project)],
+        env=mlproj_env(store_dir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wait_for(lambda: mlproj("runs", "list", "--json").json() != [])
+    time.sleep(0.5)  # the entry point is running: mlproj supervises it
+    proc.send_signal(signal.SIGHUP)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert only_run(mlproj)["status"] == "FINISHED"
+
+
+def test_a_terminal_that_went_away_does_not_stop_the_log(mlproj, write_project, store_dir):
+    """Under nohup the terminal may close: writes to it fail (EIO), the log and the run go on.
+
+    If mlproj stopped reading the entry point's output, the entry point would block on its next
+    write once the pipe is full (64 kB), forever.
+    """
+    script = (
+        "import sys, time\nprint('ready', flush=True)\ntime.sleep(1)\n"
+        "for i in range(20000):\n    print(f'line {i:05d} ' + 'x' * 40)\n"
+    )
+    project = write_project(
+        {"MLproject": "entry_points:\n  main:\n    command: python talk.py\n", "talk.py": script}
+    )
+    primary, secondary = pty.openpty()  # a terminal that is not mlproj's controlling one
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlproj", "run", str(project)],
+        env=mlproj_env(store_dir),
+        stdout=secondary,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(secondary)
+    seen = b""
+    while b"ready" not in seen:
+        seen += os.read(primary, 1024)
+    os.close(primary)  # the terminal goes away: mlproj's writes to it now fail with EIO
+    _out, _err = proc.communicate(timeout=60)
+    assert proc.returncode == 0
+    run = only_run(mlproj)
+    assert run["status"] == "FINISHED"
+    logged = mlproj("runs", "logs", run["run_id"]).stdout.splitlines()
+    assert logged[-1].startswith("line 19999 ")
+    assert len(logged) == 20001
 
 
 def test_stubborn_child_is_escalated_to_sigkill(mlproj, sleeper, store_dir, tmp_path):
