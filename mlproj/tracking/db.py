@@ -3,7 +3,8 @@
 Every read happens in a ``BEGIN`` transaction (one consistent snapshot for a page of runs and its
 params), every write in ``BEGIN IMMEDIATE`` (the write lock is taken up front, so two writers
 queue on the busy timeout instead of failing half-way with SQLITE_BUSY). The database runs in WAL
-mode so readers never wait for a writer.
+mode so readers never wait for a writer, except on a filesystem other hosts share, where WAL is
+unsafe and a rollback journal is used (:mod:`mlproj.tracking.filesystems`).
 
 SQL in this package is written with qmark (``?``) placeholders; :meth:`Tx._native` is the one
 place a driver with another paramstyle (psycopg's ``%s``) would translate them.
@@ -11,6 +12,7 @@ place a driver with another paramstyle (psycopg's ``%s``) would translate them.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -22,6 +24,8 @@ from typing import Any
 from mlproj.errors import MlprojError, StoreError
 from mlproj.tracking.migrations import LATEST_VERSION, MIGRATIONS
 
+#: Chooses the journal (see mlproj/tracking/filesystems.py, which reads it).
+JOURNAL_ENV = "MLPROJ_STORE_JOURNAL"
 #: How long a writer waits for another process's write lock before giving up.
 BUSY_TIMEOUT_S = 30.0
 #: Name and id of the experiment runs go to when none is named.
@@ -155,21 +159,37 @@ class Database:
 
     def _configure(self, conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_s * 1000)}")
+        # The journal mode is kept in the file: it is chosen when the file is new (WAL, or a
+        # rollback journal on a filesystem other hosts share: see filesystems.py), or when
+        # MLPROJ_STORE_JOURNAL asks for one.
+        wanted = None
+        new = conn.execute("PRAGMA page_count").fetchone()[0] == 0
+        if new or os.environ.get(JOURNAL_ENV):
+            # Imported here: an existing store, the common case, needs none of it.
+            from mlproj.tracking.filesystems import journal_for_new_store, journal_override
+
+            wanted = journal_override() or (journal_for_new_store(self.path) if new else None)
+        if wanted is None:
+            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+        else:
+            mode = self._set_journal(conn, wanted)
+        # NORMAL is safe in WAL mode (no corruption on power loss, only the last commits lost);
+        # with a rollback journal, only FULL is.
+        conn.execute(f"PRAGMA synchronous = {'NORMAL' if mode == 'wal' else 'FULL'}")
+        # LIKE is case-sensitive in PostgreSQL and MLflow; ILIKE is the insensitive form.
+        conn.execute("PRAGMA case_sensitive_like = ON")
+
+    def _set_journal(self, conn: sqlite3.Connection, mode: str) -> str:
         deadline = time.monotonic() + self._busy_timeout_s
         while True:
             # Switching a brand-new file to WAL needs an exclusive lock, and SQLite may report
             # SQLITE_BUSY for it without calling the busy handler when 8 processes race here.
             try:
-                conn.execute("PRAGMA journal_mode = WAL")
-                break
+                return str(conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0])
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
-        # NORMAL is safe in WAL mode (no corruption on power loss, only the last commits lost).
-        conn.execute("PRAGMA synchronous = NORMAL")
-        # LIKE is case-sensitive in PostgreSQL and MLflow; ILIKE is the insensitive form.
-        conn.execute("PRAGMA case_sensitive_like = ON")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         if self._version(conn) == LATEST_VERSION:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -204,7 +205,9 @@ def test_runner_killed_with_sigkill_is_not_left_running(
     assert "runner died" in run["tags"].get("mlproj.failure", "")
 
 
-def test_eight_concurrent_runs_are_all_recorded(mlproj, store_dir, tmp_path):
+@pytest.mark.parametrize("journal", ["", "delete"], ids=["wal", "rollback-journal"])
+def test_eight_concurrent_runs_are_all_recorded(mlproj, store_dir, tmp_path, journal):
+    """With WAL (a local disk) and with the rollback journal of a shared filesystem."""
     from tests.conftest import EXAMPLES
 
     procs = [
@@ -221,7 +224,7 @@ def test_eight_concurrent_runs_are_all_recorded(mlproj, store_dir, tmp_path):
                 "-P",
                 f"label=run{i}",
             ],
-            env=mlproj_env(store_dir),
+            env={**mlproj_env(store_dir), "MLPROJ_STORE_JOURNAL": journal},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
@@ -235,4 +238,7 @@ def test_eight_concurrent_runs_are_all_recorded(mlproj, store_dir, tmp_path):
     assert {r["params"]["label"] for r in runs} == {f"run{i}" for i in range(8)}
     assert {r["status"] for r in runs} == {"FINISHED"}
     assert len({r["run_id"] for r in runs}) == 8
+    database = sqlite3.connect(store_dir / "mlproj.db")
+    assert database.execute("PRAGMA journal_mode").fetchone()[0] == (journal or "wal")
+    database.close()
     assert os.environ.get("MLPROJ_TRACKING_URI") != str(store_dir)
