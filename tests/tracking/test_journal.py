@@ -75,12 +75,17 @@ def test_the_type_read_here_is_what_findmnt_says(tmp_path):
     assert filesystem_type(tmp_path) == findmnt.stdout.strip()
 
 
-def journal_of(store_dir: Path) -> str:
+def value_of(store_dir: Path, sql: str) -> object:
+    """The one value ``sql`` reads from the store's database, on a connection of its own."""
     database = sqlite3.connect(store_dir / "mlproj.db")
     try:
-        return str(database.execute("PRAGMA journal_mode").fetchone()[0])
+        return database.execute(sql).fetchone()[0]
     finally:
         database.close()
+
+
+def journal_of(store_dir: Path) -> str:
+    return str(value_of(store_dir, "PRAGMA journal_mode"))
 
 
 def use(store_dir: Path) -> int:
@@ -91,14 +96,6 @@ def use(store_dir: Path) -> int:
         assert store.get_run(run.run_id).run_id == run.run_id
         with store._db.read() as tx:
             return int(tx.rows("PRAGMA synchronous")[0][0])
-
-
-def run_count(store_dir: Path) -> int:
-    database = sqlite3.connect(store_dir / "mlproj.db")
-    try:
-        return int(database.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
-    finally:
-        database.close()
 
 
 def test_a_new_store_on_a_local_disk_uses_wal(store_dir, monkeypatch):
@@ -119,7 +116,7 @@ def test_a_new_store_on_a_shared_filesystem_uses_a_rollback_journal(store_dir, m
     # Opened again later (the type no longer matters: the file keeps its journal).
     monkeypatch.setattr(filesystems, "SHARED_FILESYSTEMS", frozenset())
     use(store_dir)
-    assert run_count(store_dir) == 2
+    assert value_of(store_dir, "SELECT COUNT(*) FROM runs") == 2
     assert journal_of(store_dir) == "delete"
 
 
